@@ -1,0 +1,208 @@
+"""Typed configuration: one dataclass per stage, loaded from config.yaml plus `--set` overrides.
+
+Every value is checked before any work starts; a bad one raises ConfigError with a single line
+naming the file, the key path and what was expected.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from bard.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG_PATH = PROJECT_ROOT / "config.yaml"
+
+
+def bounded(default, *, low=None, high=None, low_open=False, choices=None):
+    """A field whose value must lie in [low, high] (or (low, high] when low_open) or in choices."""
+    metadata = {"low": low, "high": high, "low_open": low_open, "choices": choices}
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+@dataclass
+class CorpusConfig:
+    gutenberg: list[str] = bounded(
+        ["shakespeare-caesar.txt", "shakespeare-hamlet.txt", "shakespeare-macbeth.txt"]
+    )
+    files: list[str] = bounded([])
+    lowercase: bool = True
+    val_fraction: float = bounded(0.1, low=0.0, high=0.5, low_open=True)
+
+
+@dataclass
+class ModelConfig:
+    cell: str = bounded("lstm", choices=("lstm", "gru"))
+    embedding: int = bounded(64, low=1)
+    hidden: int = bounded(512, low=1)
+    layers: int = bounded(2, low=1)
+    dropout: float = bounded(0.25, low=0.0, high=0.9)
+
+
+@dataclass
+class TrainConfig:
+    seq_len: int = bounded(128, low=2)
+    batch_size: int = bounded(64, low=1)
+    max_steps: int = bounded(5000, low=1)
+    lr: float = bounded(3e-3, low=0.0, low_open=True)
+    min_lr: float = bounded(3e-4, low=0.0)
+    warmup_steps: int = bounded(100, low=0)
+    weight_decay: float = bounded(0.01, low=0.0)
+    grad_clip: float = bounded(1.0, low=0.0, low_open=True)
+    eval_every: int = bounded(250, low=1)
+    seed: int = 1337
+    amp: bool = True
+
+
+@dataclass
+class SampleConfig:
+    temperature: float = bounded(0.7, low=0.0)
+    top_k: int = bounded(0, low=0)
+    top_p: float = bounded(1.0, low=0.0, high=1.0, low_open=True)
+    length: int = bounded(200, low=1)
+
+
+@dataclass
+class CheckpointsConfig:
+    char_model: str = "checkpoints/bard-char.pt"
+
+
+@dataclass
+class Config:
+    corpus: CorpusConfig = field(default_factory=CorpusConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    sample: SampleConfig = field(default_factory=SampleConfig)
+    checkpoints: CheckpointsConfig = field(default_factory=CheckpointsConfig)
+    # Relative paths in the config (checkpoints, corpus files) are taken from this folder.
+    base_dir: Path = field(default=PROJECT_ROOT, compare=False, repr=False)
+
+    def resolve(self, path: str | Path) -> Path:
+        path = Path(path).expanduser()
+        return path if path.is_absolute() else self.base_dir / path
+
+    def to_dict(self) -> dict:
+        return {f.name: dataclasses.asdict(getattr(self, f.name)) for f in sections()}
+
+
+def sections() -> list[dataclasses.Field]:
+    return [f for f in dataclasses.fields(Config) if dataclasses.is_dataclass(f.default_factory)]
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Config:
+    """Load `path` (default: the project's config.yaml when present) and apply `section.key=value`
+    overrides."""
+    if path is None:
+        path = DEFAULT_CONFIG_PATH if DEFAULT_CONFIG_PATH.exists() else None
+    config = Config()
+    if path is not None:
+        path = Path(path)
+        config.base_dir = path.resolve().parent
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except OSError as e:
+            raise ConfigError(f"{path}: cannot read config file: {e.strerror}") from None
+        except yaml.YAMLError as e:
+            mark = getattr(e, "problem_mark", None)
+            where = f" (line {mark.line + 1})" if mark else ""
+            raise ConfigError(f"{path}: not valid YAML{where}") from None
+        apply_mapping(config, data, source=str(path))
+    apply_overrides(config, overrides)
+    return config
+
+
+def config_from_dict(data: dict, source: str, base_dir: Path = PROJECT_ROOT) -> Config:
+    """Rebuild a Config saved with Config.to_dict (e.g. from a checkpoint), checking it as a file."""
+    config = Config(base_dir=base_dir)
+    apply_mapping(config, data, source)
+    return config
+
+
+def apply_mapping(config: Config, data, source: str) -> None:
+    if data is None:
+        return
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a mapping of sections, got {type(data).__name__}")
+    for section_name, values in data.items():
+        if values is None:
+            continue
+        if not isinstance(values, dict):
+            raise ConfigError(f"{source}: {section_name}: expected a mapping of keys")
+        for key, value in values.items():
+            set_value(config, f"{section_name}.{key}", value, source)
+
+
+def apply_overrides(config: Config, overrides: list[str]) -> None:
+    for override in overrides:
+        key_path, sep, text = override.partition("=")
+        if not sep:
+            raise ConfigError(f"--set {override}: expected section.key=value")
+        try:
+            value = yaml.safe_load(text) if text.strip() else ""
+        except yaml.YAMLError:
+            value = text
+        set_value(config, key_path.strip(), value, source="--set")
+
+
+def set_value(config: Config, key_path: str, value, source: str) -> None:
+    section_name, _, key = key_path.partition(".")
+    section_names = [f.name for f in sections()]
+    if section_name not in section_names:
+        raise ConfigError(
+            f"{source}: {key_path}: unknown section {section_name!r}; "
+            f"expected one of {', '.join(section_names)}"
+        )
+    section = getattr(config, section_name)
+    fields = {f.name: f for f in dataclasses.fields(section)}
+    if key not in fields:
+        raise ConfigError(
+            f"{source}: {key_path}: unknown key; {section_name} has {', '.join(fields)}"
+        )
+    hints = typing.get_type_hints(type(section))
+    checked = check_value(value, hints[key], fields[key].metadata, f"{source}: {key_path}")
+    setattr(section, key, checked)
+
+
+def check_value(value, hint, rules, where: str):
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: expected true or false, got {value!r}")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where}: expected an integer, got {value!r}")
+    elif hint is float:
+        if isinstance(value, str):
+            # PyYAML reads exponents without a dot ("1e-3") as strings.
+            try:
+                value = float(value)
+            except ValueError:
+                pass
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{where}: expected a number, got {value!r}")
+        value = float(value)
+    elif hint is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: expected a string, got {value!r}")
+    elif typing.get_origin(hint) is list:
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where}: expected a list of strings, got {value!r}")
+        return list(value)
+    low, high, choices = rules.get("low"), rules.get("high"), rules.get("choices")
+    if choices is not None and value not in choices:
+        raise ConfigError(f"{where}: expected one of {', '.join(choices)}, got {value!r}")
+    too_low = low is not None and (value <= low if rules.get("low_open") else value < low)
+    if too_low or (high is not None and value > high):
+        lower = f"> {low}" if rules.get("low_open") else f">= {low}"
+        bounds = [b for b in (low is not None and lower, high is not None and f"<= {high}") if b]
+        raise ConfigError(f"{where}: expected a value {' and '.join(bounds)}, got {value!r}")
+    return value
