@@ -1,0 +1,147 @@
+"""The training text: NLTK Gutenberg plays and local files, case-folded and split for validation.
+
+The validation split is the last `val_fraction` of every document, so each play is represented
+and the split never depends on a random seed.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from textwrap import shorten
+from dataclasses import dataclass
+from pathlib import Path
+
+from bard.config import Config
+from bard.errors import CorpusError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Document:
+    name: str
+    text: str
+
+
+@dataclass
+class Corpus:
+    documents: list[Document]
+    train_text: str
+    val_text: str
+
+
+def nltk_corpus(name: str):
+    """Return the loaded `nltk.corpus.<name>` reader, fetching the data with nltk.download if it is
+    missing. Offline, raise CorpusError naming the corpus and NLTK_DATA."""
+    import nltk
+    import nltk.downloader
+
+    reader = getattr(nltk.corpus, name)
+    try:
+        reader.fileids()
+        return reader
+    except LookupError:
+        pass
+    try:
+        # Failures come back as one exception and one line of ours, not NLTK's printed banner.
+        fetched = nltk.downloader.Downloader().download(
+            name, quiet=True, raise_on_error=True, print_error_to=io.StringIO())
+        reason = "the download did not finish"
+    except Exception as e:  # urllib, zipfile and OS errors all end the same way
+        fetched, reason = False, shorten(str(e).replace("\n", " "), 120, placeholder="...")
+    if fetched:
+        try:
+            reader.fileids()
+            return reader
+        except LookupError:
+            reason = "downloaded, but NLTK still cannot find it"
+    raise CorpusError(
+        f"NLTK corpus '{name}' is missing and could not be downloaded ({reason}). "
+        f"Run `python -m nltk.downloader {name}` on a machine with internet, or set NLTK_DATA "
+        f"to an NLTK data folder that holds corpora/{name}."
+    )
+
+
+def read_gutenberg(fileid: str) -> str:
+    gutenberg = nltk_corpus("gutenberg")
+    if fileid not in gutenberg.fileids():
+        raise CorpusError(
+            f"unknown NLTK gutenberg file id {fileid!r}; known ids: {', '.join(gutenberg.fileids())}"
+        )
+    return gutenberg.raw(fileid)
+
+
+def read_text_file(path: Path) -> str:
+    """Read a local text file as UTF-8 (BOM allowed), else latin-1 with a warning; CRLF -> LF."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise CorpusError(f"corpus file not found: {path}") from None
+    except OSError as e:
+        raise CorpusError(f"cannot read corpus file {path}: {e.strerror}") from None
+    if b"\x00" in data[:8192]:
+        raise CorpusError(f"corpus file {path} looks binary (it holds NUL bytes), not text")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        log.warning("%s is not valid UTF-8; reading it as latin-1", path)
+        text = data.decode("latin-1")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not text.strip():
+        raise CorpusError(f"corpus file {path} is empty")
+    return text
+
+
+def local_text_paths(path: Path) -> list[Path]:
+    if path.is_dir():
+        found = sorted(p for p in path.rglob("*.txt") if p.is_file())
+        if not found:
+            raise CorpusError(f"corpus folder {path} holds no .txt files")
+        return found
+    return [path]
+
+
+def load_documents(config: Config) -> list[Document]:
+    corpus = config.corpus
+    documents = [Document(f"gutenberg:{fileid}", read_gutenberg(fileid)) for fileid in corpus.gutenberg]
+    for entry in corpus.files:
+        for path in local_text_paths(config.resolve(entry)):
+            documents.append(Document(str(path), read_text_file(path)))
+    if not documents:
+        raise CorpusError("the corpus is empty: list gutenberg file ids or files under `corpus:`")
+    if corpus.lowercase:
+        documents = [Document(d.name, d.text.lower()) for d in documents]
+    return documents
+
+
+def split_text(text: str, val_fraction: float) -> tuple[str, str]:
+    """The last `val_fraction` of the text is held out; at least one character on each side."""
+    cut = len(text) - max(1, round(len(text) * val_fraction))
+    cut = min(max(cut, 1), len(text) - 1)
+    return text[:cut], text[cut:]
+
+
+def load_corpus(config: Config) -> Corpus:
+    documents = load_documents(config)
+    for d in documents:
+        if len(d.text) < 2:
+            raise CorpusError(f"{d.name} is too short to split into training and validation text")
+    pieces = [split_text(d.text, config.corpus.val_fraction) for d in documents]
+    return Corpus(
+        documents=documents,
+        train_text="".join(train for train, _ in pieces),
+        val_text="".join(val for _, val in pieces),
+    )
+
+
+def corpus_record(config: Config) -> dict:
+    """What a checkpoint stores to rebuild its exact validation split later (absolute paths, so
+    it does not depend on where the config file was)."""
+    corpus = config.corpus
+    return {
+        "gutenberg": list(corpus.gutenberg),
+        "files": [str(config.resolve(f)) for f in corpus.files],
+        "lowercase": corpus.lowercase,
+        "val_fraction": corpus.val_fraction,
+    }
