@@ -1,0 +1,76 @@
+"""One-file checkpoints: tensors plus JSON-able metadata, loaded with weights_only=True so that a
+checkpoint can never run code. Writes are atomic: a killed run leaves the previous file intact."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from bard import __version__
+from bard.config import ModelConfig
+from bard.errors import CheckpointError
+from bard.model import CharLSTM
+from bard.vocabulary import Vocabulary
+
+FORMAT = "bard-char-model/1"
+
+
+@dataclass
+class Checkpoint:
+    path: Path
+    model: CharLSTM
+    vocab: Vocabulary
+    meta: dict
+    # Optimizer, RNG and scaler state; present only in a run's last.pt, for --resume.
+    training: dict | None
+
+
+def atomic_save(obj, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_checkpoint(path: Path, model: CharLSTM, vocab: Vocabulary, meta: dict, training: dict | None = None) -> None:
+    weights = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    meta = {
+        **meta,
+        "bard_version": __version__,
+        "vocab": vocab.chars,
+        "model_config": vars(model.config).copy(),
+    }
+    atomic_save({"format": FORMAT, "model": weights, "meta": meta, "training": training}, path)
+
+
+def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Checkpoint:
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"checkpoint not found: {path} (train one with `bard train`, or pass --checkpoint)")
+    try:
+        data = torch.load(path, map_location=device, weights_only=True)
+    except Exception as e:  # torch raises many types for truncated or foreign files
+        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise CheckpointError(f"{path}: not a readable bard checkpoint (corrupt, truncated or foreign: {reason[:160]})") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not a bard character-model checkpoint (expected format {FORMAT})")
+    meta = data["meta"]
+    try:
+        vocab = Vocabulary(meta["vocab"])
+        model = CharLSTM(len(vocab), ModelConfig(**meta["model_config"]))
+        model.load_state_dict(data["model"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as e:
+        raise CheckpointError(f"{path}: checkpoint does not match its own metadata ({str(e).splitlines()[0][:160]})") from None
+    model.to(device).eval()
+    return Checkpoint(path=path, model=model, vocab=vocab, meta=meta, training=data.get("training"))
