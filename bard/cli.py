@@ -1,0 +1,197 @@
+"""The `bard` command. Each subcommand parses its flags, builds the config and calls one stage;
+user errors end as one line on stderr and exit status 2, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from bard import __version__
+from bard.errors import BardError, ConfigError
+
+COMMANDS = {
+    "train": "train a character model on the configured corpus",
+    "eval": "held-out loss of a checkpoint on its own validation split",
+    "generate": "sample text from a checkpoint (batched, stateful)",
+}
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bard",
+        description="bard: a Shakespearean chatbot built on a character-level LSTM.",
+        epilog="Run `bard COMMAND --help` for a command's options.",
+    )
+    parser.add_argument("--version", action="version", version=f"bard {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", metavar="FILE", help="config file (default: the project's config.yaml)")
+    common.add_argument("--set", metavar="SECTION.KEY=VALUE", action="append", default=[], dest="overrides",
+                        help="override one config value, e.g. --set model.hidden=64 (repeatable)")
+    common.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
+                        help="where to run: auto picks CUDA when available (default: auto)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    train = sub.add_parser("train", parents=[common], help=COMMANDS["train"], description=(
+        "Train a character-level LSTM (or GRU). Every position of each sequence is a prediction "
+        "target. Writes best.pt, last.pt and metrics.jsonl to --out. Ctrl-C saves last.pt; "
+        "--resume continues it exactly."))
+    train.add_argument("--out", metavar="DIR", default="runs/char", help="run folder (default: runs/char)")
+    train.add_argument("--max-steps", type=positive_int, metavar="N", help="total optimizer steps (sets train.max_steps)")
+    train.add_argument("--max-minutes", type=positive_float, metavar="M", help="stop after M minutes of this invocation and save")
+    train.add_argument("--seed", type=int, metavar="S", help="random seed (sets train.seed)")
+    train.add_argument("--resume", action="store_true", help="continue last.pt in --out with its own settings")
+    train.add_argument("--corpus", metavar="PATH", action="append", default=[],
+                       help="add a text file or a folder of .txt files to the corpus (repeatable)")
+
+    evaluate = sub.add_parser("eval", parents=[common], help=COMMANDS["eval"], description=(
+        "Held-out loss (nats/char and bits/char) of a checkpoint on the validation split recorded "
+        "in it: the last fraction of each of its training texts."))
+    evaluate.add_argument("--checkpoint", metavar="PATH", help="default: checkpoints.char_model from the config")
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+
+    generate = sub.add_parser("generate", parents=[common], help=COMMANDS["generate"], description=(
+        "Sample continuations of a seed text. The seed is read once; all samples then advance "
+        "together, one LSTM step per character. Several temperatures show the book's diversity demo."))
+    generate.add_argument("--checkpoint", metavar="PATH", help="default: checkpoints.char_model from the config")
+    generate.add_argument("--seed-text", default="", metavar="S", help="text to continue (default: a new line)")
+    generate.add_argument("-n", type=positive_int, default=1, metavar="N", help="samples per temperature (default: 1)")
+    generate.add_argument("--length", type=positive_int, metavar="L", help="characters per sample (default: sample.length)")
+    generate.add_argument("--temperature", type=non_negative_float, nargs="+", metavar="T",
+                          help="one or more temperatures; 0 means argmax (default: sample.temperature)")
+    generate.add_argument("--top-k", type=int, metavar="K", help="sample only from the K likeliest characters (0: off)")
+    generate.add_argument("--top-p", type=float, metavar="P", help="nucleus sampling threshold in (0, 1] (1: off)")
+    generate.add_argument("--seed", type=int, metavar="S", help="random seed, for reproducible samples")
+    generate.add_argument("--json", action="store_true", help="print one JSON object")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
+    try:
+        {"train": cmd_train, "eval": cmd_eval, "generate": cmd_generate}[args.command](args)
+    except BardError as e:
+        print(f"bard {args.command}: error: {e}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print(f"bard {args.command}: interrupted", file=sys.stderr)
+        sys.exit(130)
+
+
+def cmd_train(args) -> None:
+    from bard.config import apply_overrides, load_config
+    from bard.training import saved_run_config, train
+
+    out = Path(args.out)
+    overrides = list(args.overrides)
+    if args.max_steps is not None:
+        overrides.append(f"train.max_steps={args.max_steps}")
+    if args.seed is not None:
+        overrides.append(f"train.seed={args.seed}")
+    if args.resume:
+        if args.config or args.corpus:
+            raise ConfigError("--resume continues with the run's own config; drop --config and --corpus")
+        config = saved_run_config(out)
+        saved = config.to_dict()
+        apply_overrides(config, overrides)
+        changed = [s for s in ("corpus", "model") if config.to_dict()[s] != saved[s]]
+        if changed:
+            raise ConfigError(f"--resume cannot change {' or '.join(changed)} settings; start a new run with another --out")
+    else:
+        config = load_config(args.config, overrides)
+        config.corpus.files += [str(Path(p).resolve()) for p in args.corpus]
+    result = train(config, out, resume=args.resume, device=args.device, max_minutes=args.max_minutes)
+    if result.interrupted:
+        sys.exit(130 if result.stopped_by_user else 0)
+
+
+def load_model_for(args, overrides: list[str] = ()):
+    """The config and the checkpoint a command should use: --checkpoint, else the config's."""
+    from bard.checkpoint import load_checkpoint
+    from bard.config import load_config
+    from bard.training import resolve_device
+
+    config = load_config(args.config, [*args.overrides, *overrides])
+    path = Path(args.checkpoint) if args.checkpoint else config.resolve(config.checkpoints.char_model)
+    return config, load_checkpoint(path, resolve_device(args.device))
+
+
+def cmd_eval(args) -> None:
+    import math
+
+    from bard.config import config_from_dict
+    from bard.corpus import load_corpus
+    from bard.training import evaluate
+
+    _, checkpoint = load_model_for(args)
+    saved = config_from_dict(checkpoint.meta["config"], source=str(checkpoint.path))
+    val_data = checkpoint.vocab.encode(load_corpus(saved).val_text)
+    device = next(checkpoint.model.parameters()).device
+    val_loss, val_chars = evaluate(checkpoint.model, val_data, saved.train.seq_len, device)
+    report = {"checkpoint": str(checkpoint.path), "val_loss": val_loss, "bpc": val_loss / math.log(2),
+              "val_chars": val_chars, "step": checkpoint.meta["step"], "parameters": checkpoint.model.num_parameters()}
+    if args.json:
+        print(json.dumps(report))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"held-out loss of {checkpoint.path}", show_header=False)
+    table.add_row("validation loss", f"{val_loss:.4f} nats/char")
+    table.add_row("bits per character", f"{report['bpc']:.4f}")
+    table.add_row("validation characters", f"{val_chars:,}")
+    table.add_row("training step", f"{report['step']:,}")
+    table.add_row("parameters", f"{report['parameters']:,}")
+    Console().print(table)
+
+
+def cmd_generate(args) -> None:
+    from bard.sampling import generate
+
+    flags = {"top_k": args.top_k, "top_p": args.top_p}
+    config, checkpoint = load_model_for(args, [f"sample.{k}={v}" for k, v in flags.items() if v is not None])
+    sample = config.sample
+    temperatures = args.temperature or [sample.temperature]
+    length = args.length or sample.length
+    seed_text = checkpoint.vocab.normalize(args.seed_text)
+    results = []
+    for temperature in temperatures:
+        texts = generate(checkpoint.model, checkpoint.vocab, seed_text, args.n, length, temperature,
+                         sample.top_k, sample.top_p, args.seed)
+        results.append({"temperature": temperature, "texts": texts})
+    if args.json:
+        print(json.dumps({"checkpoint": str(checkpoint.path), "seed_text": seed_text, "samples": results}))
+        return
+    from rich.console import Console
+    from rich.markup import escape
+
+    console = Console()
+    for result in results:
+        console.rule(f"temperature {result['temperature']:g}")
+        for text in result["texts"]:
+            console.print(f"[dim]{escape(seed_text)}[/]{escape(text)}", highlight=False)
+            console.print()

@@ -1,0 +1,78 @@
+"""Batched, stateful sampling: the seed is read once, then every new character costs one LSTM
+step for all samples together (the book re-feeds a 40-character window per character)."""
+
+from __future__ import annotations
+
+import torch
+
+from bard.model import CharLSTM, State, repeat_state
+from bard.vocabulary import Vocabulary
+
+
+def filter_logits(logits: torch.Tensor, top_k: int = 0, top_p: float = 1.0) -> torch.Tensor:
+    """Set to -inf every logit outside the top k, and outside the smallest set of most likely
+    characters whose probability reaches top_p. 0 and 1.0 switch them off."""
+    if top_k and top_k < logits.size(-1):
+        kth = torch.topk(logits, top_k, dim=-1).values[..., -1:]
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    if top_p < 1.0:
+        sorted_logits, order = torch.sort(logits, dim=-1, descending=True)
+        probs = sorted_logits.softmax(-1)
+        # Drop a character when the ones ranked above it already reach top_p; the first stays.
+        drop_sorted = probs.cumsum(-1) - probs >= top_p
+        drop = drop_sorted.scatter(-1, order, drop_sorted)
+        logits = logits.masked_fill(drop, float("-inf"))
+    return logits
+
+
+def pick_next(logits: torch.Tensor, temperature: float, top_k: int = 0, top_p: float = 1.0,
+              generator: torch.Generator | None = None) -> torch.Tensor:
+    """One id per row of (batch, vocab) logits; temperature 0 means argmax."""
+    if temperature == 0:
+        return logits.argmax(-1)
+    logits = filter_logits(logits.float() / temperature, top_k, top_p)
+    return torch.multinomial(logits.softmax(-1), 1, generator=generator).squeeze(-1)
+
+
+@torch.inference_mode()
+def prime(model: CharLSTM, vocab: Vocabulary, text: str, state: State | None = None) -> tuple[torch.Tensor, State]:
+    """Read `text` in one forward pass; return the next-character logits (1, vocab) and the state."""
+    device = next(model.parameters()).device
+    ids = vocab.encode(text) if text else torch.empty(0, dtype=vocab.dtype)
+    if len(ids) == 0:
+        # With nothing to read, start as a speech starts: after a line break.
+        ids = vocab.encode("\n" if "\n" in vocab.index else vocab.chars[0])
+    logits, state = model(ids[None].to(device), state)
+    return logits[:, -1], state
+
+
+@torch.inference_mode()
+def continue_batch(model: CharLSTM, logits: torch.Tensor, state: State, length: int, temperature: float,
+                   top_k: int = 0, top_p: float = 1.0, generator: torch.Generator | None = None) -> tuple[torch.Tensor, State]:
+    """Sample `length` characters for every row of `logits`, carrying `state`.
+    Returns ids (batch, length) and the state after the last sampled character."""
+    out = torch.empty(logits.size(0), length, dtype=torch.long, device=logits.device)
+    for t in range(length):
+        out[:, t] = pick_next(logits, temperature, top_k, top_p, generator)
+        step_logits, state = model(out[:, t : t + 1], state)
+        logits = step_logits[:, -1]
+    return out, state
+
+
+def make_generator(seed: int | None, device: torch.device) -> torch.Generator:
+    generator = torch.Generator(device=device)
+    if seed is None:
+        generator.seed()
+    else:
+        generator.manual_seed(seed)
+    return generator
+
+
+def generate(model: CharLSTM, vocab: Vocabulary, seed_text: str, n: int, length: int, temperature: float,
+             top_k: int = 0, top_p: float = 1.0, seed: int | None = None) -> list[str]:
+    """n continuations of `seed_text`, `length` characters each, sampled together in one batch."""
+    device = next(model.parameters()).device
+    logits, state = prime(model, vocab, seed_text)
+    ids, _ = continue_batch(model, logits.expand(n, -1), repeat_state(state, n), length,
+                            temperature, top_k, top_p, make_generator(seed, device))
+    return [vocab.decode(row) for row in ids.cpu()]
