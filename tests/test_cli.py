@@ -1,0 +1,62 @@
+import json
+import subprocess
+import sys
+
+from conftest import TINY
+
+
+def bard(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "bard", *args], capture_output=True, text=True, cwd=cwd)
+
+
+def test_help_lists_every_command():
+    result = bard("--help")
+    assert result.returncode == 0
+    for command in ("train", "eval", "generate"):
+        assert command in result.stdout
+    for command in ("train", "eval", "generate"):
+        assert "--config" in bard(command, "--help").stdout
+
+
+def test_train_resume_eval_generate_end_to_end(tmp_path):
+    out = tmp_path / "x"
+    tiny = [a for s in TINY for a in ("--set", s)]
+    trained = bard("train", "--out", str(out), "--max-steps", "8", *tiny)
+    assert trained.returncode == 0, trained.stderr
+    assert {p.name for p in out.iterdir()} >= {"best.pt", "last.pt", "metrics.jsonl"}
+    resumed = bard("train", "--out", str(out), "--resume", "--max-steps", "12")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming" in resumed.stderr and "step 12" in resumed.stderr
+
+    evaluated = bard("eval", "--checkpoint", str(out / "last.pt"), "--json")
+    assert evaluated.returncode == 0, evaluated.stderr
+    report = json.loads(evaluated.stdout)
+    assert report["checkpoint"] == str(out / "last.pt") and report["step"] == 12
+    assert 0 < report["val_loss"] < 5 and abs(report["bpc"] * 0.6931 - report["val_loss"]) < 1e-3
+    assert report["val_chars"] > 30000
+
+    generated = bard("generate", "--checkpoint", str(out / "last.pt"), "--seed-text", "to be or not",
+                     "-n", "3", "--length", "80", "--temperature", "0.2", "1.0", "--seed", "5", "--json")
+    assert generated.returncode == 0, generated.stderr
+    samples = json.loads(generated.stdout)["samples"]
+    assert [s["temperature"] for s in samples] == [0.2, 1.0]
+    assert all(len(s["texts"]) == 3 and all(len(t) == 80 for t in s["texts"]) for s in samples)
+    again = bard("generate", "--checkpoint", str(out / "last.pt"), "--seed-text", "to be or not",
+                 "-n", "3", "--length", "80", "--temperature", "0.2", "1.0", "--seed", "5", "--json")
+    assert json.loads(again.stdout)["samples"] == samples
+
+    plain = bard("generate", "--checkpoint", str(out / "last.pt"), "--seed-text", "to be", "--length", "20")
+    assert plain.returncode == 0 and "temperature 0.7" in plain.stdout
+
+
+def test_user_errors_are_one_line_with_status_2(tmp_path):
+    missing = bard("eval", "--checkpoint", str(tmp_path / "nope.pt"))
+    assert missing.returncode == 2
+    assert missing.stderr.strip().splitlines() == [
+        f"bard eval: error: checkpoint not found: {tmp_path / 'nope.pt'} (train one with `bard train`, or pass --checkpoint)"]
+    (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")
+    corrupt = bard("generate", "--checkpoint", str(tmp_path / "bad.pt"))
+    assert corrupt.returncode == 2 and len(corrupt.stderr.strip().splitlines()) == 1
+    assert "not a readable bard checkpoint" in corrupt.stderr
+    bad_flag = bard("generate", "--temperature", "-1")
+    assert bad_flag.returncode == 2 and "expected a number >= 0" in bad_flag.stderr
