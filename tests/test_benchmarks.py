@@ -1,0 +1,34 @@
+"""The benchmark scripts run end to end on small budgets (their figures are not asserted)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+def run(script, *args):
+    result = subprocess.run([sys.executable, str(BENCHMARKS / script), *args], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_sampling_benchmark_reports_both_samplers(tiny_checkpoint):
+    result = run("sampling.py", "--checkpoint", str(tiny_checkpoint), "--candidates", "8", "--length", "20",
+                 "--book-chars", "20", "--json")
+    report = json.loads(result.stdout)
+    assert report["bard_chars_per_s"] > 0 and report["book_chars_per_s"] > 0
+    assert report["ratio"] == report["bard_chars_per_s"] / report["book_chars_per_s"]
+
+
+def test_train_vs_book_trains_both_for_the_budget():
+    result = run("train_vs_book.py", "--budget", "2", "--eval-every", "1")
+    figures = json.loads(result.stderr.strip().splitlines()[-1])
+    assert figures["budget_s"] == 2 and figures["book_best_loss"] < 4 and figures["bard_best_loss"] < 4
+    assert "training LSTM(128), this run" in result.stdout
+
+
+def test_plot_is_written(tiny_checkpoint, tmp_path):
+    run("plot_training.py", str(tiny_checkpoint.parent / "metrics.jsonl"), str(tmp_path / "loss.png"))
+    assert (tmp_path / "loss.png").read_bytes().startswith(b"\x89PNG")
