@@ -106,11 +106,9 @@ class StopRequest:
 class TrainResult:
     step: int
     best_val_loss: float
-    last_val_loss: float | None
     interrupted: bool
     stopped_by_user: bool
     chars_per_second: float
-    out_dir: Path
 
 
 def saved_run_config(out_dir: Path) -> Config:
@@ -237,4 +235,4 @@ def train(config: Config, out_dir: Path, *, resume: bool = False, device: str = 
                       f"Continue with: bard train --out {out_dir} --resume")
     else:
         console.print(f"done: step {step}, best validation loss {best_val:.4f} nats/char; {best_path}")
-    return TrainResult(step, best_val, val_loss, interrupted, stop.requested, speed, out_dir)
+    return TrainResult(step, best_val, interrupted, stop.requested, speed)

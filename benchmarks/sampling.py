@@ -16,7 +16,7 @@ import torch
 import book
 from bard.checkpoint import load_checkpoint
 from bard.config import load_config
-from bard.sampling import generate
+from bard.sampling import bf16_is_native, generate, precision_context
 
 SEED_TEXT = "ham. to be, or not to be, that is the question:\n"
 
@@ -27,6 +27,7 @@ def main() -> None:
     parser.add_argument("--candidates", type=int, default=64)
     parser.add_argument("--length", type=int, default=200)
     parser.add_argument("--book-chars", type=int, default=300, help="characters the book's sampler makes")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs of each sampler; the best counts")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     torch.set_grad_enabled(False)
@@ -35,40 +36,64 @@ def main() -> None:
     model, vocab = checkpoint.model, checkpoint.vocab
     temperature = config.sample.temperature
 
-    generate(model, vocab, SEED_TEXT, args.candidates, 20, temperature, seed=0)  # warm up
-    started = time.perf_counter()
-    generate(model, vocab, SEED_TEXT, args.candidates, args.length, temperature, seed=0)
-    bard_chars_per_s = args.candidates * args.length / (time.perf_counter() - started)
+    device = torch.device("cpu")
+    precision = "bfloat16" if config.sample.precision == "auto" and bf16_is_native(device) else "float32"
+    if config.sample.precision == "bfloat16":
+        precision = "bfloat16"
 
-    generator = torch.Generator().manual_seed(0)
-    predict = lambda ids: model(ids)[0][:, -1]  # noqa: E731
-    book.sample_book_way(predict, vocab, SEED_TEXT, 20, temperature, generator)
-    started = time.perf_counter()
-    book.sample_book_way(predict, vocab, SEED_TEXT, args.book_chars, temperature, generator)
-    book_chars_per_s = args.book_chars / (time.perf_counter() - started)
+    # Best of --repeats runs for each sampler, as timeit does: this machine's speed wanders.
+    def bard_rate(precision: str) -> float:
+        # A full-size warm-up run: oneDNN builds its kernels for these shapes on first use.
+        generate(model, vocab, SEED_TEXT, args.candidates, args.length, temperature, seed=0, precision=precision)
+        seconds = []
+        for _ in range(args.repeats):
+            started = time.perf_counter()
+            generate(model, vocab, SEED_TEXT, args.candidates, args.length, temperature, seed=0, precision=precision)
+            seconds.append(time.perf_counter() - started)
+        return args.candidates * args.length / min(seconds)
+
+    def book_rate(precision: str) -> float:
+        generator = torch.Generator().manual_seed(0)
+        predict = lambda ids: model(ids)[0][:, -1]  # noqa: E731
+        seconds = []
+        with precision_context(precision, device):
+            book.sample_book_way(predict, vocab, SEED_TEXT, 20, temperature, generator)
+            for _ in range(args.repeats):
+                started = time.perf_counter()
+                book.sample_book_way(predict, vocab, SEED_TEXT, args.book_chars, temperature, generator)
+                seconds.append(time.perf_counter() - started)
+        return args.book_chars / min(seconds)
+
+    bard_chars_per_s, book_chars_per_s = bard_rate(precision), book_rate("float32")
+    rates = {"float32": (bard_rate("float32") if precision != "float32" else bard_chars_per_s, book_chars_per_s)}
+    if precision != "float32":
+        rates[precision] = (bard_chars_per_s, book_rate(precision))
 
     # 2 FLOPs per dense parameter per generated character: one forward step.
     ceiling = book.matmul_flops_per_second()
-    flops = 2 * book.dense_parameters(model) * bard_chars_per_s
+    flops_per_char = 2 * book.dense_parameters(model)
     result = {
         "bard_chars_per_s": bard_chars_per_s,
         "book_chars_per_s": book_chars_per_s,
         "ratio": bard_chars_per_s / book_chars_per_s,
-        "bard_gflops": flops / 1e9,
+        "bard_precision": precision,
+        "same_precision": {p: {"bard_chars_per_s": b, "book_chars_per_s": k, "ratio": b / k,
+                               "utilization": flops_per_char * b / ceiling} for p, (b, k) in rates.items()},
         "matmul_gflops": ceiling / 1e9,
-        "utilization": flops / ceiling,
         "checkpoint": str(checkpoint.path),
         "threads": torch.get_num_threads(),
     }
     if args.json:
         print(json.dumps(result))
         return
-    print(f"model: {checkpoint.path} ({model.num_parameters():,} parameters)")
-    print(f"book sampler (40-char window re-read, batch 1): {book_chars_per_s:,.0f} chars/s")
-    print(f"bard sampler ({args.candidates} x {args.length}, stateful, batched): {bard_chars_per_s:,.0f} chars/s")
+    print(f"model: {checkpoint.path} ({model.num_parameters():,} parameters), {torch.get_num_threads()} threads")
+    print(f"book sampler (40-char window re-read, batch 1, float32 as in the book): {book_chars_per_s:,.0f} chars/s")
+    print(f"bard sampler ({args.candidates} x {args.length}, stateful, batched, {precision}): {bard_chars_per_s:,.0f} chars/s")
     print(f"ratio: {result['ratio']:.0f}x")
-    print(f"bard sampling: {result['bard_gflops']:.1f} GFLOP/s, {result['utilization']:.0%} of torch.mm's "
-          f"{result['matmul_gflops']:.1f} GFLOP/s (2048x2048 float32)")
+    for p, row in result["same_precision"].items():
+        print(f"both in {p}: bard {row['bard_chars_per_s']:,.0f} / book {row['book_chars_per_s']:,.0f} chars/s = "
+              f"{row['ratio']:.0f}x; bard at {flops_per_char * row['bard_chars_per_s'] / 1e9:.1f} GFLOP/s = "
+              f"{row['utilization']:.0%} of torch.mm's {ceiling / 1e9:.1f} GFLOP/s (2048x2048 float32)")
 
 
 if __name__ == "__main__":

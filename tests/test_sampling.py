@@ -69,3 +69,13 @@ def test_generate_is_reproducible_with_a_seed(trained):
     assert len(first) == 5 and all(len(t) == 40 and set(t) <= set(vocab.chars) for t in first)
     # Unknown characters in the seed are mapped, never an error.
     assert len(generate(model, vocab, "Ça va? 🙂", n=1, length=5, temperature=0.5, seed=1)[0]) == 5
+
+
+def test_sampling_frequencies_follow_the_softmax():
+    logits = torch.log(torch.tensor([0.6, 0.3, 0.1, 0.0])).expand(20000, -1)
+    picked = pick_next(logits, 1.0, generator=torch.Generator().manual_seed(3))
+    frequencies = torch.bincount(picked, minlength=4) / len(picked)
+    torch.testing.assert_close(frequencies, torch.tensor([0.6, 0.3, 0.1, 0.0]), atol=0.015, rtol=0)
+    hotter = torch.bincount(pick_next(logits, 2.0, generator=torch.Generator().manual_seed(3)), minlength=4) / 20000
+    expected = torch.tensor([0.6, 0.3, 0.1, 0.0]).sqrt() / torch.tensor([0.6, 0.3, 0.1, 0.0]).sqrt().sum()
+    torch.testing.assert_close(hotter, expected, atol=0.015, rtol=0)
