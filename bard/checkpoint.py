@@ -54,23 +54,38 @@ def save_checkpoint(path: Path, model: CharLSTM, vocab: Vocabulary, meta: dict, 
     atomic_save({"format": FORMAT, "model": weights, "meta": meta, "training": training}, path)
 
 
-def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Checkpoint:
-    path = Path(path)
+# What building a model from a checkpoint's metadata raises when the two disagree.
+MISMATCH = (KeyError, TypeError, ValueError, RuntimeError)
+
+
+def mismatch_error(path: Path, error: Exception) -> CheckpointError:
+    return CheckpointError(f"{path}: checkpoint does not match its own metadata ({str(error).splitlines()[0][:160]})")
+
+
+def read_checkpoint(path: Path, expected_format: str, kind: str, train_command: str,
+                    device: str | torch.device = "cpu") -> dict:
+    """The raw dict of a checkpoint of `expected_format`, or a one-line CheckpointError."""
     if not path.exists():
-        raise CheckpointError(f"checkpoint not found: {path} (train one with `bard train`, or pass --checkpoint)")
+        raise CheckpointError(f"checkpoint not found: {path} (train one with `{train_command}`, or pass --checkpoint)")
     try:
         data = torch.load(path, map_location=device, weights_only=True)
     except Exception as e:  # torch raises many types for truncated or foreign files
         reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise CheckpointError(f"{path}: not a readable bard checkpoint (corrupt, truncated or foreign: {reason[:160]})") from None
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: not a bard character-model checkpoint (expected format {FORMAT})")
+    if not isinstance(data, dict) or data.get("format") != expected_format:
+        raise CheckpointError(f"{path}: not a bard {kind} checkpoint (expected format {expected_format})")
+    return data
+
+
+def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Checkpoint:
+    path = Path(path)
+    data = read_checkpoint(path, FORMAT, "character-model", "bard train", device)
     meta = data["meta"]
     try:
         vocab = Vocabulary(meta["vocab"])
         model = CharLSTM(len(vocab), ModelConfig(**meta["model_config"]))
         model.load_state_dict(data["model"])
-    except (KeyError, TypeError, ValueError, RuntimeError) as e:
-        raise CheckpointError(f"{path}: checkpoint does not match its own metadata ({str(e).splitlines()[0][:160]})") from None
+    except MISMATCH as e:
+        raise mismatch_error(path, e) from None
     model.to(device).eval()
     return Checkpoint(path=path, model=model, vocab=vocab, meta=meta, training=data.get("training"))

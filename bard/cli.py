@@ -16,6 +16,7 @@ COMMANDS = {
     "train": "train a character model on the configured corpus",
     "eval": "held-out loss of a checkpoint on its own validation split",
     "generate": "sample text from a checkpoint (batched, stateful)",
+    "sentiment": "train, evaluate or apply the sentiment classifier",
 }
 
 
@@ -86,6 +87,26 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--top-p", type=float, metavar="P", help="nucleus sampling threshold in (0, 1] (1: off)")
     generate.add_argument("--seed", type=int, metavar="S", help="random seed, for reproducible samples")
     generate.add_argument("--json", action="store_true", help="print one JSON object")
+
+    sentiment = sub.add_parser("sentiment", help=COMMANDS["sentiment"], description=(
+        "The sentiment classifier the responder ranks replies with: a word-level bidirectional LSTM "
+        "trained on NLTK's sentence_polarity, reading Early Modern spellings (loue, vpon) as modern ones."))
+    sentiment_sub = sentiment.add_subparsers(dest="sentiment_command", metavar="SUBCOMMAND", required=True)
+    s_train = sentiment_sub.add_parser("train", parents=[common], help="train the classifier", description=(
+        "Train on sentence_polarity's fixed training split (after pretraining on movie_reviews "
+        "sentences), stop early on validation accuracy, and write sentiment.pt to --out."))
+    s_train.add_argument("--out", metavar="DIR", default="runs/sentiment", help="output folder (default: runs/sentiment)")
+    s_train.add_argument("--max-minutes", type=positive_float, metavar="M", help="stop training after M minutes")
+    s_train.add_argument("--seed", type=int, metavar="S", help="random seed (sets sentiment.seed)")
+    s_eval = sentiment_sub.add_parser("eval", parents=[common], help="accuracy on the held-out test split, beside VADER's",
+                                      description="Accuracy of the classifier and of NLTK's VADER on sentence_polarity's test split.")
+    s_eval.add_argument("--checkpoint", metavar="PATH", help="default: checkpoints.sentiment from the config")
+    s_eval.add_argument("--json", action="store_true", help="print one JSON object")
+    s_score = sentiment_sub.add_parser("score", parents=[common], help="score texts (arguments, or lines on stdin)",
+                                       description="Probability that each text is positive. With no TEXT, reads one text per line from stdin.")
+    s_score.add_argument("texts", nargs="*", metavar="TEXT")
+    s_score.add_argument("--checkpoint", metavar="PATH", help="default: checkpoints.sentiment from the config")
+    s_score.add_argument("--json", action="store_true", help="print one JSON object per text")
     return parser
 
 
@@ -93,7 +114,7 @@ def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
     try:
-        {"train": cmd_train, "eval": cmd_eval, "generate": cmd_generate}[args.command](args)
+        {"train": cmd_train, "eval": cmd_eval, "generate": cmd_generate, "sentiment": cmd_sentiment}[args.command](args)
     except BardError as e:
         print(f"bard {args.command}: error: {e}", file=sys.stderr)
         sys.exit(2)
@@ -181,7 +202,7 @@ def cmd_generate(args) -> None:
     results = []
     for temperature in temperatures:
         texts = generate(checkpoint.model, checkpoint.vocab, seed_text, args.n, length, temperature,
-                         sample.top_k, sample.top_p, args.seed)
+                         sample.top_k, sample.top_p, args.seed, sample.precision)
         results.append({"temperature": temperature, "texts": texts})
     if args.json:
         print(json.dumps({"checkpoint": str(checkpoint.path), "seed_text": seed_text, "samples": results}))
@@ -195,3 +216,43 @@ def cmd_generate(args) -> None:
         for text in result["texts"]:
             console.print(f"[dim]{escape(seed_text)}[/]{escape(text)}", highlight=False)
             console.print()
+
+
+def cmd_sentiment(args) -> None:
+    from bard.config import load_config
+
+    overrides = list(args.overrides)
+    if getattr(args, "seed", None) is not None:
+        overrides.append(f"sentiment.seed={args.seed}")
+    config = load_config(args.config, overrides)
+    if args.sentiment_command == "train":
+        from bard.sentiment import train_sentiment
+
+        train_sentiment(config, Path(args.out), max_minutes=args.max_minutes, device=args.device)
+        return
+    from bard.sentiment import SentimentScorer
+    from bard.training import resolve_device
+
+    path = Path(args.checkpoint) if args.checkpoint else config.resolve(config.checkpoints.sentiment)
+    scorer = SentimentScorer.load(path, resolve_device(args.device))
+    if args.sentiment_command == "eval":
+        from bard.sentiment import polarity_splits, vader_accuracy
+
+        test = polarity_splits()["test"]
+        labels = [e.label for e in test]
+        predicted = scorer.score([" ".join(e.tokens) for e in test]) >= 0.5
+        report = {"checkpoint": str(path), "accuracy": float((predicted == labels).mean()),
+                  "vader_accuracy": vader_accuracy(test), "n_test": len(test)}
+        if args.json:
+            print(json.dumps(report))
+        else:
+            print(f"{path}: accuracy {report['accuracy']:.4f} on {len(test)} held-out sentence_polarity "
+                  f"sentences (VADER: {report['vader_accuracy']:.4f})")
+        return
+    texts = args.texts or [line.rstrip("\n") for line in sys.stdin]
+    for text, positive in zip(texts, scorer.score(texts)):
+        label = "positive" if positive > 0.5 else "negative" if positive < 0.5 else "neutral"
+        if args.json:
+            print(json.dumps({"text": text, "positive": float(positive), "label": label}))
+        else:
+            print(f"{positive:.3f}  {label:<8}  {text}")

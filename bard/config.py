@@ -41,22 +41,22 @@ class CorpusConfig:
 class ModelConfig:
     cell: str = bounded("lstm", choices=("lstm", "gru"))
     embedding: int = bounded(64, low=1)
-    hidden: int = bounded(512, low=1)
+    hidden: int = bounded(256, low=1)
     layers: int = bounded(2, low=1)
-    dropout: float = bounded(0.25, low=0.0, high=0.9)
+    dropout: float = bounded(0.3, low=0.0, high=0.9)
 
 
 @dataclass
 class TrainConfig:
     seq_len: int = bounded(128, low=2)
     batch_size: int = bounded(64, low=1)
-    max_steps: int = bounded(5000, low=1)
+    max_steps: int = bounded(1600, low=1)
     lr: float = bounded(3e-3, low=0.0, low_open=True)
     min_lr: float = bounded(3e-4, low=0.0)
     warmup_steps: int = bounded(100, low=0)
     weight_decay: float = bounded(0.01, low=0.0)
     grad_clip: float = bounded(1.0, low=0.0, low_open=True)
-    eval_every: int = bounded(250, low=1)
+    eval_every: int = bounded(100, low=1)
     seed: int = 1337
     amp: bool = True
 
@@ -67,11 +67,29 @@ class SampleConfig:
     top_k: int = bounded(0, low=0)
     top_p: float = bounded(1.0, low=0.0, high=1.0, low_open=True)
     length: int = bounded(200, low=1)
+    precision: str = bounded("float32", choices=("auto", "float32", "bfloat16"))
+
+
+@dataclass
+class SentimentConfig:
+    embedding: int = bounded(96, low=1)
+    hidden: int = bounded(96, low=1)
+    dropout: float = bounded(0.5, low=0.0, high=0.9)
+    max_tokens: int = bounded(64, low=1)
+    min_count: int = bounded(2, low=1)
+    batch_size: int = bounded(64, low=1)
+    lr: float = bounded(2e-3, low=0.0, low_open=True)
+    weight_decay: float = bounded(0.01, low=0.0)
+    pretrain_epochs: int = bounded(1, low=0)
+    max_epochs: int = bounded(12, low=1)
+    patience: int = bounded(3, low=1)
+    seed: int = 1
 
 
 @dataclass
 class CheckpointsConfig:
     char_model: str = "checkpoints/bard-char.pt"
+    sentiment: str = "checkpoints/sentiment.pt"
 
 
 @dataclass
@@ -80,6 +98,7 @@ class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     sample: SampleConfig = field(default_factory=SampleConfig)
+    sentiment: SentimentConfig = field(default_factory=SentimentConfig)
     checkpoints: CheckpointsConfig = field(default_factory=CheckpointsConfig)
     # Relative paths in the config (checkpoints, corpus files) are taken from this folder.
     base_dir: Path = field(default=PROJECT_ROOT, compare=False, repr=False)

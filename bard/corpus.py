@@ -31,36 +31,46 @@ class Corpus:
     val_text: str
 
 
-def nltk_corpus(name: str):
-    """Return the loaded `nltk.corpus.<name>` reader, fetching the data with nltk.download if it is
-    missing. Offline, raise CorpusError naming the corpus and NLTK_DATA."""
+def ensure_nltk_data(package: str, resource: str) -> None:
+    """Make sure NLTK finds `resource` (e.g. "corpora/gutenberg", as a folder or a zip), fetching
+    `package` with nltk.download if it is missing. Offline, raise CorpusError naming the package
+    and NLTK_DATA."""
     import nltk
     import nltk.downloader
 
-    reader = getattr(nltk.corpus, name)
-    try:
-        reader.fileids()
-        return reader
-    except LookupError:
-        pass
+    def found() -> bool:
+        for candidate in (resource, f"{resource}.zip"):
+            try:
+                nltk.data.find(candidate)
+                return True
+            except LookupError:
+                pass
+        return False
+
+    if found():
+        return
     try:
         # Failures come back as one exception and one line of ours, not NLTK's printed banner.
         fetched = nltk.downloader.Downloader().download(
-            name, quiet=True, raise_on_error=True, print_error_to=io.StringIO())
-        reason = "the download did not finish"
+            package, quiet=True, raise_on_error=True, print_error_to=io.StringIO())
+        reason = "the download did not finish" if not fetched else "downloaded, but NLTK still cannot find it"
     except Exception as e:  # urllib, zipfile and OS errors all end the same way
         fetched, reason = False, shorten(str(e).replace("\n", " "), 120, placeholder="...")
-    if fetched:
-        try:
-            reader.fileids()
-            return reader
-        except LookupError:
-            reason = "downloaded, but NLTK still cannot find it"
+    if fetched and found():
+        return
     raise CorpusError(
-        f"NLTK corpus '{name}' is missing and could not be downloaded ({reason}). "
-        f"Run `python -m nltk.downloader {name}` on a machine with internet, or set NLTK_DATA "
-        f"to an NLTK data folder that holds corpora/{name}."
+        f"NLTK data '{package}' is missing and could not be downloaded ({reason}). "
+        f"Run `python -m nltk.downloader {package}` on a machine with internet, or set NLTK_DATA "
+        f"to an NLTK data folder that holds {resource}."
     )
+
+
+def nltk_corpus(name: str):
+    """The `nltk.corpus.<name>` reader, with its data fetched first if it is missing."""
+    import nltk.corpus
+
+    ensure_nltk_data(name, f"corpora/{name}")
+    return getattr(nltk.corpus, name)
 
 
 def read_gutenberg(fileid: str) -> str:

@@ -88,5 +88,5 @@ def test_missing_nltk_data_offline_names_the_corpus_and_nltk_data(tmp_path):
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
-    assert "NLTK corpus 'gutenberg' is missing and could not be downloaded" in lines[0]
+    assert "NLTK data 'gutenberg' is missing and could not be downloaded" in lines[0]
     assert "NLTK_DATA" in lines[0] and "nltk.downloader gutenberg" in lines[0]
