@@ -138,7 +138,7 @@ class SentimentScorer:
         return cls(model.to(device), encoder, Modernizer(english_words(), frequencies), meta)
 
     def tokens(self, text: str) -> list[str]:
-        return tokenize(self.modernizer.text(text))
+        return TOKEN.findall(self.modernizer.text(text))  # modernizer.text lowercases already
 
     @torch.inference_mode()
     def score(self, texts: list[str]) -> np.ndarray:

@@ -16,7 +16,7 @@ import torch
 import book
 from bard.checkpoint import load_checkpoint
 from bard.config import load_config
-from bard.sampling import bf16_is_native, generate, precision_context
+from bard.sampling import generate, precision_context, resolve_precision
 
 SEED_TEXT = "ham. to be, or not to be, that is the question:\n"
 
@@ -37,9 +37,7 @@ def main() -> None:
     temperature = config.sample.temperature
 
     device = torch.device("cpu")
-    precision = "bfloat16" if config.sample.precision == "auto" and bf16_is_native(device) else "float32"
-    if config.sample.precision == "bfloat16":
-        precision = "bfloat16"
+    precision = resolve_precision(config.sample.precision, device)
 
     # Best of --repeats runs for each sampler, as timeit does: this machine's speed wanders.
     def bard_rate(precision: str) -> float:
