@@ -67,7 +67,7 @@ class SampleConfig:
     top_k: int = bounded(0, low=0)
     top_p: float = bounded(1.0, low=0.0, high=1.0, low_open=True)
     length: int = bounded(200, low=1)
-    precision: str = bounded("float32", choices=("auto", "float32", "bfloat16"))
+    precision: str = bounded("auto", choices=("auto", "float32", "bfloat16"))
 
 
 @dataclass

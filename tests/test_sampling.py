@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from bard.checkpoint import load_checkpoint
-from bard.sampling import continue_batch, filter_logits, generate, pick_next, prime
+from bard.sampling import continue_batch, filter_logits, for_sampling, generate, pick_next, prime
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +69,21 @@ def test_generate_is_reproducible_with_a_seed(trained):
     assert len(first) == 5 and all(len(t) == 40 and set(t) <= set(vocab.chars) for t in first)
     # Unknown characters in the seed are mapped, never an error.
     assert len(generate(model, vocab, "Ça va? 🙂", n=1, length=5, temperature=0.5, seed=1)[0]) == 5
+
+
+def test_bfloat16_sampling_uses_a_copy_whose_distributions_stay_close(trained):
+    model, vocab = trained
+    fast = for_sampling(model, "bfloat16")
+    assert fast is not model and next(model.parameters()).dtype == torch.float32
+    assert next(fast.parameters()).dtype == torch.bfloat16
+    assert for_sampling(fast, "bfloat16") is fast and for_sampling(model, "float32") is model
+    text = "to be, or not to be: that is the question"
+    exact = prime(model, vocab, text)[0].log_softmax(-1)
+    rounded = prime(fast, vocab, text)[0].float().log_softmax(-1)
+    kl = (exact.exp() * (exact - rounded)).sum().item()
+    assert 0 <= kl < 1e-2
+    texts = generate(model, vocab, "the king", n=3, length=20, temperature=0.8, seed=1, precision="bfloat16")
+    assert len(texts) == 3 and all(len(t) == 20 for t in texts)
 
 
 def test_sampling_frequencies_follow_the_softmax():
