@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from bard import __version__
+from bard.config import MOODS, PERSONAS
 from bard.errors import BardError, ConfigError
 
 COMMANDS = {
@@ -17,6 +18,7 @@ COMMANDS = {
     "eval": "held-out loss of a checkpoint on its own validation split",
     "generate": "sample text from a checkpoint (batched, stateful)",
     "sentiment": "train, evaluate or apply the sentiment classifier",
+    "reply": "answer messages in character, one conversation (the responder every front-end uses)",
 }
 
 
@@ -88,6 +90,24 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--seed", type=int, metavar="S", help="random seed, for reproducible samples")
     generate.add_argument("--json", action="store_true", help="print one JSON object")
 
+    replying = argparse.ArgumentParser(add_help=False)
+    replying.add_argument("--checkpoint", metavar="PATH", help="character model (default: checkpoints.char_model)")
+    replying.add_argument("--sentiment-checkpoint", metavar="PATH", help="sentiment classifier (default: checkpoints.sentiment)")
+    replying.add_argument("--persona", choices=list(PERSONAS), help="who answers (sets responder.persona)")
+    replying.add_argument("--mood", choices=list(MOODS), help="target mood of replies (sets responder.mood)")
+    replying.add_argument("--temperature", type=positive_float, metavar="T", help="sampling temperature (sets sample.temperature)")
+    replying.add_argument("--candidates", type=positive_int, metavar="N", help="candidates per reply (sets responder.candidates)")
+    replying.add_argument("--seed", type=int, metavar="S", help="random seed, for reproducible replies")
+
+    reply = sub.add_parser("reply", parents=[common, replying], help=COMMANDS["reply"], description=(
+        "Answer each message in turn, within one conversation: the messages given as arguments, else "
+        "one per line of --file, else one per line of standard input. Each reply is the best of many "
+        "candidates, filtered for spelling and ranked by mood."))
+    reply.add_argument("messages", nargs="*", metavar="MESSAGE")
+    reply.add_argument("--file", metavar="F", help="read messages from F, one per line")
+    reply.add_argument("--explain", action="store_true", help="also print every candidate with its scores")
+    reply.add_argument("--json", action="store_true", help="print one JSON object per reply (with --explain: and its candidates)")
+
     sentiment = sub.add_parser("sentiment", help=COMMANDS["sentiment"], description=(
         "The sentiment classifier the responder ranks replies with: a word-level bidirectional LSTM "
         "trained on NLTK's sentence_polarity, reading Early Modern spellings (loue, vpon) as modern ones."))
@@ -114,7 +134,8 @@ def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
     try:
-        {"train": cmd_train, "eval": cmd_eval, "generate": cmd_generate, "sentiment": cmd_sentiment}[args.command](args)
+        {"train": cmd_train, "eval": cmd_eval, "generate": cmd_generate, "sentiment": cmd_sentiment,
+         "reply": cmd_reply}[args.command](args)
     except BardError as e:
         print(f"bard {args.command}: error: {e}", file=sys.stderr)
         sys.exit(2)
@@ -256,3 +277,67 @@ def cmd_sentiment(args) -> None:
             print(json.dumps({"text": text, "positive": float(positive), "label": label}))
         else:
             print(f"{positive:.3f}  {label:<8}  {text}")
+
+
+def load_responder(args):
+    """The responder with the shared flags of reply, chat and discord applied over the config."""
+    from bard.config import load_config
+    from bard.responder import Responder
+    from bard.training import resolve_device
+
+    flags = {"responder.persona": args.persona, "responder.mood": args.mood,
+             "sample.temperature": args.temperature, "responder.candidates": args.candidates}
+    config = load_config(args.config, [*args.overrides, *(f"{k}={v}" for k, v in flags.items() if v is not None)])
+    return Responder.load(config, args.checkpoint, args.sentiment_checkpoint, resolve_device(args.device), args.seed)
+
+
+def read_messages(args) -> list[str]:
+    if args.messages:
+        return args.messages
+    if args.file:
+        try:
+            return Path(args.file).read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError as e:
+            raise BardError(f"cannot read {args.file}: {e.strerror}") from None
+    if sys.stdin.isatty():
+        raise BardError("give messages as arguments, with --file, or on standard input")
+    return sys.stdin.read().splitlines()
+
+
+def cmd_reply(args) -> None:
+    messages = read_messages(args)
+    responder = load_responder(args)
+    conversation = responder.new_conversation()
+    from rich.console import Console
+    from rich.markup import escape
+
+    console = Console()
+    for message in messages:
+        reply = responder.reply(conversation, message)
+        if args.json:
+            print(json.dumps(reply.to_dict(with_candidates=args.explain)), flush=True)
+            continue
+        if args.explain:
+            console.print(candidate_table(reply))
+        name = PERSONAS[reply.settings.persona][0]
+        note = " [dim](fallback)[/]" if reply.fallback else ""
+        console.print(f"[bold]{name}:[/] {escape(reply.text)}{note} [dim]{reply.latency_ms:.0f} ms, "
+                      f"{reply.n_accepted}/{len(reply.candidates)} accepted[/]")
+
+
+def candidate_table(reply):
+    from rich.table import Table
+
+    table = Table(title=f"{len(reply.candidates)} candidates, {reply.n_accepted} accepted", expand=True)
+    table.add_column("seed", max_width=14)
+    table.add_column("candidate", ratio=1, min_width=30)
+    for column in ("spell", "pos", "mood", "overlap", "score"):
+        table.add_column(column, justify="right", no_wrap=True)
+    table.add_column("verdict", max_width=24)
+    order = sorted(range(len(reply.candidates)), key=lambda i: (not reply.candidates[i].accepted, -reply.candidates[i].score))
+    for i in order:
+        c = reply.candidates[i]
+        verdict = "chosen" if i == reply.chosen else "accepted" if c.accepted else c.rejected
+        table.add_row(c.seed.strip() or "-", c.text, f"{c.spelling:.2f}", f"{c.positive:.2f}", f"{c.mood_fit:.2f}",
+                      f"{c.overlap:.2f}", f"{c.score:.2f}", verdict, style="bold green" if i == reply.chosen else None)
+    return table

@@ -86,6 +86,30 @@ class SentimentConfig:
     seed: int = 1
 
 
+# Speaker tags as the lowercased plays print them: the bard speaks as the persona, the user as the
+# character the persona most often answers.
+PERSONAS = {
+    "hamlet": ("Hamlet", "ham.", "hor."),
+    "macbeth": ("Macbeth", "macb.", "lady."),
+    "brutus": ("Brutus", "bru.", "cassi."),
+}
+MOODS = ("positive", "negative", "neutral", "mirror", "any")
+
+
+@dataclass
+class ResponderConfig:
+    persona: str = bounded("hamlet", choices=tuple(PERSONAS))
+    mood: str = bounded("positive", choices=MOODS)
+    candidates: int = bounded(64, low=1, high=1024)
+    max_chars: int = bounded(160, low=8)
+    min_words: int = bounded(3, low=1)
+    max_words: int = bounded(40, low=1)
+    spelling_threshold: float = bounded(1.0, low=0.0, high=1.0)
+    min_mood_fit: float = bounded(0.2, low=0.0, high=1.0)
+    message_chars: int = bounded(300, low=1)
+    memory_turns: int = bounded(20, low=0)
+
+
 @dataclass
 class CheckpointsConfig:
     char_model: str = "checkpoints/bard-char.pt"
@@ -99,6 +123,7 @@ class Config:
     train: TrainConfig = field(default_factory=TrainConfig)
     sample: SampleConfig = field(default_factory=SampleConfig)
     sentiment: SentimentConfig = field(default_factory=SentimentConfig)
+    responder: ResponderConfig = field(default_factory=ResponderConfig)
     checkpoints: CheckpointsConfig = field(default_factory=CheckpointsConfig)
     # Relative paths in the config (checkpoints, corpus files) are taken from this folder.
     base_dir: Path = field(default=PROJECT_ROOT, compare=False, repr=False)

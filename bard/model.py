@@ -44,3 +44,10 @@ def repeat_state(state: State, n: int) -> State:
     if isinstance(state, tuple):
         return tuple(s.repeat(1, n, 1) for s in state)
     return state.repeat(1, n, 1)
+
+
+def concat_states(states: list[State]) -> State:
+    """Stack states along the batch dimension, so that differently seeded rows sample together."""
+    if isinstance(states[0], tuple):
+        return tuple(torch.cat(parts, dim=1) for parts in zip(*states))
+    return torch.cat(states, dim=1)

@@ -4,11 +4,15 @@ step for all samples together (the book re-feeds a 40-character window per chara
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 
 import torch
 
 from bard.model import CharLSTM, State, repeat_state
 from bard.vocabulary import Vocabulary
+
+# Asking a stop condition costs a little; every 8 characters wastes at most 7 steps.
+STOP_CHECK_EVERY = 8
 
 
 def filter_logits(logits: torch.Tensor, top_k: int = 0, top_p: float = 1.0) -> torch.Tensor:
@@ -53,14 +57,18 @@ def prime(model: CharLSTM, vocab: Vocabulary, text: str, state: State | None = N
 
 @torch.inference_mode()
 def continue_batch(model: CharLSTM, logits: torch.Tensor, state: State, length: int, temperature: float,
-                   top_k: int = 0, top_p: float = 1.0, generator: torch.Generator | None = None) -> tuple[torch.Tensor, State]:
-    """Sample `length` characters for every row of `logits`, carrying `state`.
-    Returns ids (batch, length) and the state after the last sampled character."""
+                   top_k: int = 0, top_p: float = 1.0, generator: torch.Generator | None = None,
+                   stop: Callable[[torch.Tensor], bool] | None = None) -> tuple[torch.Tensor, State]:
+    """Sample up to `length` characters for every row of `logits`, carrying `state`.
+    `stop(ids_so_far)` is asked every STOP_CHECK_EVERY steps and ends sampling early when it returns
+    True. Returns ids (batch, steps taken) and the state after the last sampled character."""
     out = torch.empty(logits.size(0), length, dtype=torch.long, device=logits.device)
     for t in range(length):
         out[:, t] = pick_next(logits, temperature, top_k, top_p, generator)
         step_logits, state = model(out[:, t : t + 1], state)
         logits = step_logits[:, -1]
+        if stop is not None and (t + 1) % STOP_CHECK_EVERY == 0 and stop(out[:, : t + 1]):
+            return out[:, : t + 1], state
     return out, state
 
 

@@ -32,3 +32,11 @@ def test_train_vs_book_trains_both_for_the_budget():
 def test_plot_is_written(tiny_checkpoint, tmp_path):
     run("plot_training.py", str(tiny_checkpoint.parent / "metrics.jsonl"), str(tmp_path / "loss.png"))
     assert (tmp_path / "loss.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_responder_benchmark_reports_latency_fallbacks_and_memory(tmp_path):
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("Good morrow.\n\nWhat news?\n", encoding="utf-8")
+    report = json.loads(run("responder.py", "--prompts", str(prompts), "--json").stdout)
+    assert report["replies"] == 3 and report["latency_p50_ms"] > 0 and report["peak_rss_mb"] > 0
+    assert 0 <= report["fallback_rate"] <= 1

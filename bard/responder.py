@@ -1,0 +1,324 @@
+"""The responder: the one API every front-end calls.
+
+A message becomes a speech in the kind of script the model learned ("\\n\\n   hor. ...") followed
+by the bard's speaker tag. Several seeds start the bard's speech (the bare tag, the user's last
+words, a content word of the message); one batched, stateful pass samples candidates for all of
+them; each is cleaned, scored for spelling, mood, repetition and overlap with the message, and the
+best accepted one is the reply. The chosen reply is read back into the LSTM state, so a dialog is
+one continuous script.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from bard.checkpoint import load_checkpoint
+from bard.config import PERSONAS, Config, config_from_dict
+from bard.corpus import load_documents
+from bard.model import CharLSTM, State, concat_states, repeat_state
+from bard.sampling import continue_batch, for_sampling, make_generator, prime
+from bard.scoring import Lexicon, mood_fit, overlap, repetition, words
+from bard.sentiment import SentimentScorer
+from bard.vocabulary import Vocabulary
+
+SPEECH_END = "\n\n"
+# A new speech inside a sample: an indented line, as speaker tags are printed.
+NEXT_SPEAKER = re.compile(r"\n[ \t]{2,}\S")
+STAGE_DIRECTION = re.compile(
+    r"^[ \t]*(enter|exit|exeunt|exennt|manet|manent|flourish|florish|alarum|alarums|thunder|drum|sennet|"
+    r"trumpets?|actus|scena|scoena)\b.*$", re.MULTILINE)
+# Markup, mentions and links are never read, so they can never be echoed back.
+MARKUP = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^<>]{0,200}>|@\w+|https?://\S+|[<>@*_~`|#\[\]{}\\]",
+                    re.IGNORECASE | re.DOTALL)
+CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+SENTENCE_END = re.compile(r"[.!?]")
+# Ranking: mood fit (0-1), plus half the share of the user's content words taken up, plus up to a
+# quarter for length, so a full line beats a three-word stub of the same mood.
+OVERLAP_WEIGHT = 0.5
+LENGTH_WEIGHT = 0.25
+FULL_LENGTH_WORDS = 12
+ECHO_WORDS = 3
+# In-character lines for when no candidate passes (the plays' own words, modern spelling).
+FALLBACKS = {
+    "hamlet": ["Words, words, words.", "The rest is silence.",
+               "There is nothing either good or bad, but thinking makes it so."],
+    "macbeth": ["So foul and fair a day I have not seen.", "I dare do all that may become a man.",
+                "Tomorrow, and tomorrow, and tomorrow."],
+    "brutus": ["There is a tide in the affairs of men.", "Speak, strike, redress!",
+               "Not that I loved Caesar less, but that I loved Rome more."],
+}
+
+
+@dataclass
+class Turn:
+    speaker: str  # "user" or "bard"
+    text: str
+
+
+@dataclass
+class Conversation:
+    """A dialog: the model's state after the last turn, and the last turns as text (to show, save,
+    and rebuild the state from)."""
+    turns: deque[Turn]
+    state: State | None = None
+
+
+@dataclass
+class Settings:
+    """What a front-end may change between replies (/temp, /mood, /persona, /candidates)."""
+    persona: str
+    mood: str
+    temperature: float
+    candidates: int
+
+
+@dataclass
+class Candidate:
+    seed: str
+    text: str
+    spelling: float = 0.0
+    unknown: list[str] = field(default_factory=list)
+    positive: float = 0.5
+    mood_fit: float = 0.0
+    overlap: float = 0.0
+    score: float = 0.0
+    rejected: str | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.rejected is None
+
+
+@dataclass
+class Reply:
+    text: str
+    fallback: bool
+    seeds: list[str]
+    latency_ms: float
+    candidates: list[Candidate]
+    chosen: int | None
+    user_positive: float
+    settings: Settings
+
+    @property
+    def n_accepted(self) -> int:
+        return sum(c.accepted for c in self.candidates)
+
+    def to_dict(self, with_candidates: bool = False) -> dict:
+        out = {"text": self.text, "latency_ms": round(self.latency_ms, 1), "fallback": self.fallback,
+               "n_candidates": len(self.candidates), "n_accepted": self.n_accepted, "chosen": self.chosen,
+               "seeds": self.seeds, "user_positive": round(self.user_positive, 4),
+               **dataclasses.asdict(self.settings)}
+        if with_candidates:
+            out["candidates"] = [dataclasses.asdict(c) for c in self.candidates]
+        return out
+
+
+def clean_message(message: str, limit: int) -> str:
+    """The tail of a message with markup, mentions, links and control characters taken out."""
+    text = CONTROL.sub(" ", message[-limit:])
+    return " ".join(MARKUP.sub(" ", text).split())
+
+
+def cut_speech(raw: str) -> str | None:
+    """The bard's speech in a sample: up to the next speaker, without stage directions, on one
+    line, ending at a sentence end (or the speech's own end). None when it never finishes."""
+    speech, ended, _ = raw.partition(SPEECH_END)
+    next_speaker = NEXT_SPEAKER.search(speech)
+    if next_speaker:
+        speech, ended = speech[: next_speaker.start()], SPEECH_END
+    speech = STAGE_DIRECTION.sub("", speech)
+    if not ended:
+        last = max((m.end() for m in SENTENCE_END.finditer(speech)), default=0)
+        if not last:
+            return None
+        speech = speech[:last]
+    speech = " ".join(speech.split())
+    speech = re.sub(r"\s+([,.;:!?])", r"\1", speech).strip(" ,;:-'")
+    if speech and speech[-1] not in ".!?":
+        speech += "."
+    return speech
+
+
+class Responder:
+    def __init__(self, model: CharLSTM, vocab: Vocabulary, lexicon: Lexicon, sentiment: SentimentScorer,
+                 config: Config, lowercase: bool = True, seed: int | None = None):
+        self.model = for_sampling(model.eval(), config.sample.precision)
+        self.vocab = vocab
+        self.lexicon = lexicon
+        self.sentiment = sentiment
+        self.config = config.responder
+        self.lowercase = lowercase
+        self.settings = Settings(self.config.persona, self.config.mood, config.sample.temperature, self.config.candidates)
+        self.device = next(model.parameters()).device
+        self.generator = make_generator(seed, self.device)
+        self.newline = vocab.index.get("\n")
+
+    @classmethod
+    def load(cls, config: Config, checkpoint: str | None = None, sentiment: str | None = None,
+             device: str | torch.device = "cpu", seed: int | None = None) -> Responder:
+        """The shipped models (or the given checkpoints) and a lexicon of the model's own corpus."""
+        char = load_checkpoint(checkpoint or config.resolve(config.checkpoints.char_model), device)
+        scorer = SentimentScorer.load(sentiment or config.resolve(config.checkpoints.sentiment), device)
+        corpus = config_from_dict(char.meta["config"], source=str(char.path)).corpus
+        lowercase, corpus.lowercase = corpus.lowercase, False
+        texts = [d.text for d in load_documents(dataclasses.replace(Config(), corpus=corpus))]
+        lexicon = Lexicon.build(texts, scorer.modernizer)
+        return cls(char.model, char.vocab, lexicon, scorer, config, lowercase, seed)
+
+    # The script the model reads ------------------------------------------------------------------
+
+    def tags(self, persona: str) -> tuple[str, str]:
+        _, bard_tag, user_tag = PERSONAS[persona]
+        return bard_tag, user_tag
+
+    def to_model_text(self, text: str) -> str:
+        return self.vocab.normalize(text.lower() if self.lowercase else text)
+
+    def speech(self, tag: str, text: str) -> str:
+        return f"{SPEECH_END}   {tag} {text}"
+
+    def user_speech(self, message: str, persona: str) -> str:
+        """The user's message as a speech of the character the persona answers ("" when empty)."""
+        text = self.to_model_text(clean_message(message, self.config.message_chars)).strip()
+        if not text:
+            return ""
+        if text[-1] not in ".!?,;:":
+            text += "."
+        return self.speech(self.tags(persona)[1], text)
+
+    def new_conversation(self) -> Conversation:
+        return Conversation(turns=deque(maxlen=self.config.memory_turns))
+
+    def restore(self, turns: list[Turn]) -> Conversation:
+        """A conversation rebuilt from its saved turns: the model reads them as one script."""
+        conversation = self.new_conversation()
+        conversation.turns.extend(turns)
+        bard_tag = self.tags(self.settings.persona)[0]
+        script = "".join(self.user_speech(t.text, self.settings.persona) if t.speaker == "user"
+                         else self.speech(bard_tag, self.to_model_text(t.text)) for t in conversation.turns)
+        if script:
+            conversation.state = prime(self.model, self.vocab, script)[1]
+        return conversation
+
+    # Replying ---------------------------------------------------------------------------------
+
+    def seeds(self, message_text: str) -> list[str]:
+        """How the bard's speech may begin: fresh, with the user's last words, with one of the
+        user's content words (the longest one the corpus knows)."""
+        seeds = [""]
+        found = [w for w in words(message_text) if w.isalpha()]
+        if found:
+            seeds.append(" ".join(found[-ECHO_WORDS:]) + " ")
+        content = sorted(self.lexicon.content_words(message_text) & self.lexicon.corpus_words, key=lambda w: (-len(w), w))
+        if content:
+            seeds.append(content[0] + " ")
+        return list(dict.fromkeys(seeds))
+
+    def all_spoken(self, ids: torch.Tensor) -> bool:
+        """Every row has ended its speech (a blank line)."""
+        if self.newline is None or ids.size(1) < 2:
+            return False
+        ends = (ids[:, 1:] == self.newline) & (ids[:, :-1] == self.newline)
+        return bool(ends.any(1).all())
+
+    @torch.inference_mode()
+    def sample(self, conversation: Conversation, prompt: str, seeds: list[str], settings: Settings,
+               generator: torch.Generator) -> list[Candidate]:
+        """One batched pass: rows are split evenly between the seeds, each row starting from its
+        seed's state."""
+        counts = [len(part) for part in np.array_split(np.arange(settings.candidates), len(seeds))]
+        logits, states, row_seeds = [], [], []
+        for seed, count in zip(seeds, counts):
+            if count:
+                seed_logits, state = prime(self.model, self.vocab, prompt + seed, conversation.state)
+                logits.append(seed_logits.expand(count, -1))
+                states.append(repeat_state(state, count))
+                row_seeds += [seed] * count
+        ids, _ = continue_batch(self.model, torch.cat(logits), concat_states(states), self.config.max_chars,
+                                settings.temperature, generator=generator, stop=self.all_spoken)
+        samples = [self.vocab.decode(row) for row in ids.cpu()]
+        return [self.judge_text(seed, seed + sample) for seed, sample in zip(row_seeds, samples)]
+
+    def judge_text(self, seed: str, raw: str) -> Candidate:
+        """A candidate cleaned and checked on everything but mood (which is scored in a batch)."""
+        speech = cut_speech(raw)
+        if speech is None:
+            return Candidate(seed, " ".join(raw.split()), rejected="unfinished")
+        candidate = Candidate(seed, self.display(speech))
+        found = words(speech)
+        candidate.spelling, candidate.unknown = self.lexicon.spelling(speech)
+        if not found:
+            candidate.rejected = "no words"
+        elif not self.config.min_words <= len(found) <= self.config.max_words:
+            candidate.rejected = f"{len(found)} words"
+        elif candidate.spelling < self.config.spelling_threshold:
+            candidate.rejected = "misspelt: " + ", ".join(dict.fromkeys(candidate.unknown))
+        else:
+            candidate.rejected = repetition(found)
+        return candidate
+
+    def display(self, speech: str) -> str:
+        """Case restored for a lowercased model: sentence starts, I, O and names."""
+        if not self.lowercase:
+            return speech
+
+        def word_case(match: re.Match) -> str:
+            word = match.group()
+            if word in ("i", "o") or word.startswith("i'") or word.split("'")[0] in self.lexicon.proper_nouns:
+                return word[0].upper() + word[1:]
+            return word
+
+        text = re.sub(r"[a-z]+(?:'[a-z]+)*", word_case, speech)
+        return re.sub(r"(^|[.!?]\s+)([a-z])", lambda m: m.group(1) + m.group(2).upper(), text)
+
+    def rank(self, candidates: list[Candidate], message_text: str, user_positive: float, mood: str) -> None:
+        """Mood for all candidates in one batch; then the documented score for those accepted."""
+        readable = [c for c in candidates if c.rejected != "unfinished"]
+        if not readable:
+            return
+        positive = self.sentiment.score([c.text for c in readable])
+        fits = mood_fit(positive, mood, user_positive)
+        user_words = self.lexicon.content_words(message_text)
+        for candidate, p, fit in zip(readable, positive, fits):
+            candidate.positive, candidate.mood_fit = float(p), float(fit)
+            # Only the words the model chose count: an echo seed's own words are the user's already.
+            candidate.overlap = overlap(user_words, self.lexicon.content_words(candidate.text[len(candidate.seed):]))
+            length = min(len(words(candidate.text)), FULL_LENGTH_WORDS) / FULL_LENGTH_WORDS
+            candidate.score = candidate.mood_fit + OVERLAP_WEIGHT * candidate.overlap + LENGTH_WEIGHT * length
+            if candidate.accepted and candidate.mood_fit < self.config.min_mood_fit:
+                candidate.rejected = f"mood {mood} fit {candidate.mood_fit:.2f}"
+
+    def reply(self, conversation: Conversation, message: str, seed: int | None = None,
+              settings: Settings | None = None) -> Reply:
+        """The best reply to `message`, with every candidate considered. Updates `conversation`:
+        both speeches join its turns, and the model's state moves past them."""
+        started = time.perf_counter()
+        settings = settings or self.settings
+        generator = make_generator(seed, self.device) if seed is not None else self.generator
+        bard_tag = self.tags(settings.persona)[0]
+        prompt = self.user_speech(message, settings.persona) + self.speech(bard_tag, "")
+        message_text = clean_message(message, self.config.message_chars)
+        user_positive = float(self.sentiment.score([message_text])[0])
+        seeds = self.seeds(self.to_model_text(message_text))
+        candidates = self.sample(conversation, prompt, seeds, settings, generator)
+        self.rank(candidates, message_text, user_positive, settings.mood)
+        accepted = [i for i, c in enumerate(candidates) if c.accepted]
+        if accepted:
+            chosen = max(accepted, key=lambda i: candidates[i].score)
+            text = candidates[chosen].text
+        else:
+            lines = FALLBACKS[settings.persona]
+            chosen, text = None, lines[int(torch.randint(len(lines), (1,), generator=generator))]
+        conversation.state = prime(self.model, self.vocab, prompt + self.to_model_text(text), conversation.state)[1]
+        conversation.turns.extend([Turn("user", message[-self.config.message_chars:]), Turn("bard", text)])
+        latency_ms = (time.perf_counter() - started) * 1000
+        return Reply(text, chosen is None, seeds, latency_ms, candidates, chosen, user_positive,
+                     dataclasses.replace(settings))

@@ -1,0 +1,65 @@
+"""The responder as a user meets it: the shipped models loaded once, one conversation, a reply to
+each of 40 varied prompts (benchmarks/prompts.txt). Prints latency p50/p95, the fallback rate,
+the acceptance rate and the process's peak memory (RSS).
+
+    python benchmarks/responder.py [--prompts FILE] [--passes N] [--seed S] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import time
+from pathlib import Path
+
+import numpy as np
+
+from bard.config import load_config
+from bard.responder import Responder
+
+PROMPTS = Path(__file__).resolve().parent / "prompts.txt"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--prompts", default=str(PROMPTS), help="one prompt per line (default: benchmarks/prompts.txt)")
+    parser.add_argument("--passes", type=int, default=1, help="times through the prompts (default 1)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args()
+    prompts = Path(args.prompts).read_text(encoding="utf-8").splitlines()
+
+    started = time.perf_counter()
+    responder = Responder.load(load_config(None), seed=args.seed)
+    load_seconds = time.perf_counter() - started
+    conversation = responder.new_conversation()
+    responder.reply(conversation, "warm up")  # oneDNN builds its kernels on first use
+    conversation = responder.new_conversation()
+    replies = [responder.reply(conversation, prompt) for _ in range(args.passes) for prompt in prompts]
+
+    latencies = np.array([r.latency_ms for r in replies])
+    result = {
+        "replies": len(replies),
+        "latency_p50_ms": float(np.percentile(latencies, 50)),
+        "latency_p95_ms": float(np.percentile(latencies, 95)),
+        "latency_max_ms": float(latencies.max()),
+        "fallback_rate": float(np.mean([r.fallback for r in replies])),
+        "acceptance": float(np.mean([r.n_accepted / len(r.candidates) for r in replies])),
+        "candidates": responder.settings.candidates,
+        "load_s": load_seconds,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+    if args.json:
+        print(json.dumps(result))
+        return
+    for prompt, reply in zip(prompts, replies):
+        print(f"{reply.latency_ms:6.0f} ms  {'FALLBACK ' if reply.fallback else ''}{prompt[:40]!r} -> {reply.text}")
+    print(f"{result['replies']} replies, {result['candidates']} candidates each: latency p50 {result['latency_p50_ms']:.0f} ms, "
+          f"p95 {result['latency_p95_ms']:.0f} ms, max {result['latency_max_ms']:.0f} ms")
+    print(f"fallback rate {result['fallback_rate']:.1%}, candidates accepted {result['acceptance']:.1%}")
+    print(f"models loaded in {result['load_s']:.1f} s; peak RSS {result['peak_rss_mb']:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,177 @@
+"""The responder on the shipped models: real sampling, real lexicon, real sentiment classifier."""
+
+import dataclasses
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from bard.config import load_config
+from bard.responder import FALLBACKS, Candidate, Responder, Turn, clean_message, cut_speech
+from bard.sampling import prime
+from bard.scoring import mood_fit, repetition
+
+
+@pytest.fixture(scope="module")
+def responder():
+    return Responder.load(load_config(None), seed=0)
+
+
+def with_config(responder, **changes):
+    config = load_config(None)
+    config.responder = dataclasses.replace(config.responder, **changes)
+    return Responder(responder.model, responder.vocab, responder.lexicon, responder.sentiment, config, seed=0)
+
+
+def test_the_message_is_framed_as_a_speech_the_persona_answers(responder):
+    assert responder.user_speech("What news, Horatio?", "hamlet") == "\n\n   hor. what news, horatio?"
+    assert responder.user_speech("the king sleeps", "macbeth") == "\n\n   lady. the king sleeps."
+    assert responder.user_speech("   ", "hamlet") == ""
+    reply = responder.reply(responder.new_conversation(), "What news from Denmark?", seed=1)
+    assert reply.seeds[0] == "" and "news from denmark " in reply.seeds and "denmark " in reply.seeds
+    assert {c.seed for c in reply.candidates} == set(reply.seeds)
+    assert len(reply.candidates) == 64
+
+
+def test_the_conversation_is_carried_in_the_state(responder):
+    remembered = responder.new_conversation()
+    first = responder.reply(remembered, "Tell me of the ghost upon the platform.", seed=3)
+    assert [t.speaker for t in remembered.turns] == ["user", "bard"] and remembered.turns[1].text == first.text
+    with_memory = responder.reply(remembered, "And what said it?", seed=4)
+    without = responder.reply(responder.new_conversation(), "And what said it?", seed=4)
+    assert [c.text for c in with_memory.candidates] != [c.text for c in without.candidates]
+    # Rebuilding from the saved turns gives the state the dialog left behind.
+    rebuilt = responder.restore(list(remembered.turns))
+    expected = prime(responder.model, responder.vocab, "\n", remembered.state)[0].float().softmax(-1)
+    actual = prime(responder.model, responder.vocab, "\n", rebuilt.state)[0].float().softmax(-1)
+    torch.testing.assert_close(actual, expected, atol=0.03, rtol=0)
+
+
+def test_kept_turns_are_bounded(responder):
+    short = with_config(responder, memory_turns=4, candidates=4)
+    conversation = short.new_conversation()
+    for i in range(5):
+        short.reply(conversation, f"message {i}", seed=i)
+    assert len(conversation.turns) == 4 and conversation.turns[0].text == "message 3"
+
+
+def test_cleaning_cuts_at_speech_and_sentence_ends_and_drops_stage_directions():
+    assert cut_speech("my lord, i come.\n\n   hor. no more") == "my lord, i come."
+    assert cut_speech("it is the king.\nenter ghost.\nlook where it comes\n\n   hor. peace") == \
+        "it is the king. look where it comes."
+    assert cut_speech("good night , sweet prince. and flights of an") == "good night, sweet prince."
+    assert cut_speech("no end in sight and no stop") is None
+    assert cut_speech("i go.\n   hor. stay, my lord") == "i go."
+
+
+def test_each_filter_on_hand_made_candidates(responder):
+    def verdict(raw):
+        return responder.judge_text("", raw + "\n\n   hor.").rejected
+
+    assert verdict("i will speak to it, though hell it selfe should gape.") is None
+    assert verdict("my loue doth liue vpon thy lips, and speak'st of kingdomes.") is None
+    assert verdict("the qwzxy of denmarke is blorft.").startswith("misspelt: qwzxy, blorft")
+    assert verdict("yes.") == "1 words"
+    assert verdict(" ".join(["word"] * 2 + ["and more"] * 25) + ".") == "52 words"
+    assert verdict("the king the king is dead.") == "repeats 'the king'"
+    assert verdict("no no no, my lord.") == "repeats 'no'"
+    assert verdict("!!! ...") == "no words"
+    assert responder.judge_text("", "and so it goes on and on without an end").rejected == "unfinished"
+
+
+def test_spelling_knows_folio_forms_and_inflections_but_not_nonsense(responder):
+    lexicon = responder.lexicon
+    for word in ("loue", "vpon", "haue", "loueth", "speak'st", "kingdomes", "th'", "'tis", "cried", "sinning"):
+        assert lexicon.known(word), word
+    for word in ("qwzxy", "lilerie", "trebtly"):
+        assert not lexicon.known(word), word
+    assert lexicon.spelling("the loue of caesar.") == (1.0, [])
+    assert lexicon.spelling("") == (0.0, [])
+
+
+def test_display_restores_case(responder):
+    assert responder.display("i thinke caesar is in rome. o my lord, i'll go.") == \
+        "I thinke Caesar is in Rome. O my lord, I'll go."
+
+
+def test_mood_fit_and_repetition_rules():
+    positive = np.array([0.9, 0.5, 0.1])
+    assert mood_fit(positive, "positive", 0.5).tolist() == [0.9, 0.5, 0.1]
+    assert np.allclose(mood_fit(positive, "negative", 0.5), [0.1, 0.5, 0.9])
+    assert np.allclose(mood_fit(positive, "neutral", 0.5), [0.2, 1.0, 0.2])
+    assert np.allclose(mood_fit(positive, "mirror", 0.1), [0.2, 0.6, 1.0])
+    assert mood_fit(positive, "any", 0.5).tolist() == [1.0, 1.0, 1.0]
+    assert repetition("a b c d e f g h".split()) is None
+    assert repetition("a a b b c c a c".split()) == "too few distinct words"
+
+
+def test_ranking_follows_mood_then_overlap(responder):
+    happy = Candidate("", "I am glad and merry, full of joy and love.")
+    grim = Candidate("", "I hate this vile and wretched bloody death.")
+    responder.rank([happy, grim], "hello", 0.5, "positive")
+    assert happy.accepted and happy.score > grim.score
+    responder.rank([happy, grim], "hello", 0.5, "negative")
+    assert grim.score > happy.score
+    moon = Candidate("", "The moon is bright and fair tonight.")
+    king = Candidate("", "The king is bright and fair tonight.")
+    responder.rank([king, moon], "and the moon?", 0.5, "any")
+    assert moon.overlap == 1.0 and king.overlap == 0.0 and moon.score == pytest.approx(king.score + 0.5)
+    reply = responder.reply(responder.new_conversation(), "Good morrow, sweet prince.", seed=2)
+    accepted = [c for c in reply.candidates if c.accepted]
+    assert reply.candidates[reply.chosen].score == max(c.score for c in accepted)
+    assert all(c.mood_fit >= 0.2 for c in accepted)
+
+
+def test_fallback_when_nothing_passes(responder):
+    strict = with_config(responder, min_words=39, max_words=40, candidates=8)
+    reply = strict.reply(strict.new_conversation(), "Speak!", seed=0)
+    assert reply.fallback and reply.chosen is None and reply.n_accepted == 0
+    assert reply.text in FALLBACKS["hamlet"] and len(reply.candidates) == 8
+    assert all(c.rejected for c in reply.candidates)
+
+
+@pytest.mark.parametrize("message", [
+    "", "   \n\t ", "x" * 100_000 + " the end", "🙂🎭🗡️ 🙂", "Привет, как дела? 你好", "\x00\x07\x1b[31mred\x1b[0m",
+    "<script>alert('pwned')</script> @everyone <b>hi</b> <@123456789> https://evil.example/x",
+])
+def test_bad_input_always_gets_a_reply_without_markup(responder, message):
+    reply = responder.reply(responder.new_conversation(), message, seed=0)
+    assert reply.text.strip()
+    for fragment in ("<", "@", "script", "pwned", "everyone", "http", "\x1b"):
+        assert fragment not in reply.text
+    assert "pwned" not in clean_message(message, 300) and "@everyone" not in clean_message(message, 300)
+
+
+def test_a_seed_makes_replies_reproducible(responder):
+    def candidates(seed):
+        return [c.text for c in responder.reply(responder.new_conversation(), "What is a man?", seed=seed).candidates]
+
+    assert candidates(7) == candidates(7) != candidates(8)
+
+
+def test_restore_reads_saved_turns(responder):
+    turns = [Turn("user", "Who's there?"), Turn("bard", "Nay, answer me.")]
+    conversation = responder.restore(turns)
+    assert list(conversation.turns) == turns and conversation.state is not None
+
+
+def test_bard_reply_json_end_to_end():
+    result = subprocess.run([sys.executable, "-m", "bard", "reply", "--json", "--seed", "1",
+                             "Good morrow, my lord.", "<b>@everyone</b>", ""],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(rows) == 3
+    for row in rows:
+        assert row["text"] and row["latency_ms"] > 0 and row["n_candidates"] == 64
+        assert 0 <= row["n_accepted"] <= 64 and isinstance(row["fallback"], bool)
+    explained = subprocess.run([sys.executable, "-m", "bard", "reply", "--explain", "--candidates", "4", "--mood", "any",
+                                "--persona", "brutus", "Hail, Caesar!"], capture_output=True, text=True, check=False)
+    assert explained.returncode == 0, explained.stderr
+    assert "4 candidates" in explained.stdout and "Brutus:" in explained.stdout
+    nothing = subprocess.run([sys.executable, "-m", "bard", "reply", "--file", "/nonexistent/messages.txt"],
+                             capture_output=True, text=True, check=False)
+    assert nothing.returncode == 2 and "cannot read /nonexistent/messages.txt" in nothing.stderr
