@@ -19,6 +19,7 @@ COMMANDS = {
     "generate": "sample text from a checkpoint (batched, stateful)",
     "sentiment": "train, evaluate or apply the sentiment classifier",
     "reply": "answer messages in character, one conversation (the responder every front-end uses)",
+    "chat": "talk with the bard in a terminal chat (Textual)",
 }
 
 
@@ -108,6 +109,13 @@ def build_parser() -> argparse.ArgumentParser:
     reply.add_argument("--explain", action="store_true", help="also print every candidate with its scores")
     reply.add_argument("--json", action="store_true", help="print one JSON object per reply (with --explain: and its candidates)")
 
+    chat = sub.add_parser("chat", parents=[common, replying], help=COMMANDS["chat"], description=(
+        "A terminal chat with the bard. Each chat is saved as it goes under $XDG_DATA_HOME/bard/chats "
+        "(~/.local/share/bard/chats); --resume reopens the last one with its settings. In the chat: "
+        "/help lists the commands, F2 shows the candidates of the last reply, Ctrl+P opens the command "
+        "palette, Ctrl+Q quits."))
+    chat.add_argument("--resume", action="store_true", help="reopen the last saved chat")
+
     sentiment = sub.add_parser("sentiment", help=COMMANDS["sentiment"], description=(
         "The sentiment classifier the responder ranks replies with: a word-level bidirectional LSTM "
         "trained on NLTK's sentence_polarity, reading Early Modern spellings (loue, vpon) as modern ones."))
@@ -135,7 +143,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
     try:
         {"train": cmd_train, "eval": cmd_eval, "generate": cmd_generate, "sentiment": cmd_sentiment,
-         "reply": cmd_reply}[args.command](args)
+         "reply": cmd_reply, "chat": cmd_chat}[args.command](args)
     except BardError as e:
         print(f"bard {args.command}: error: {e}", file=sys.stderr)
         sys.exit(2)
@@ -341,3 +349,18 @@ def candidate_table(reply):
         table.add_row(c.seed.strip() or "-", c.text, f"{c.spelling:.2f}", f"{c.positive:.2f}", f"{c.mood_fit:.2f}",
                       f"{c.overlap:.2f}", f"{c.score:.2f}", verdict, style="bold green" if i == reply.chosen else None)
     return table
+
+
+def cmd_chat(args) -> None:
+    from bard.history import ChatLog
+
+    resumed = ChatLog.latest() if args.resume else None
+    if args.resume and resumed is None:
+        print("bard chat: no saved chat to resume; starting a new one", file=sys.stderr)
+    print("bard chat: loading the models...", file=sys.stderr)
+    responder = load_responder(args)
+    if resumed:
+        responder.settings = resumed.settings
+    from bard.tui import BardApp
+
+    BardApp(responder, resumed or ChatLog.new(responder.settings)).run()

@@ -188,11 +188,15 @@ def apply_overrides(config: Config, overrides: list[str]) -> None:
         key_path, sep, text = override.partition("=")
         if not sep:
             raise ConfigError(f"--set {override}: expected section.key=value")
-        try:
-            value = yaml.safe_load(text) if text.strip() else ""
-        except yaml.YAMLError:
-            value = text
-        set_value(config, key_path.strip(), value, source="--set")
+        set_value(config, key_path.strip(), parse_value(text), source="--set")
+
+
+def parse_value(text: str):
+    """A value typed by a person (`--set`, a chat command), read as YAML: 0.5, true, [a, b]."""
+    try:
+        return yaml.safe_load(text) if text.strip() else ""
+    except yaml.YAMLError:
+        return text
 
 
 def set_value(config: Config, key_path: str, value, source: str) -> None:

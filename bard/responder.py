@@ -20,8 +20,9 @@ import numpy as np
 import torch
 
 from bard.checkpoint import load_checkpoint
-from bard.config import PERSONAS, Config, config_from_dict
+from bard.config import PERSONAS, Config, config_from_dict, parse_value, set_value
 from bard.corpus import load_documents
+from bard.errors import ConfigError
 from bard.model import CharLSTM, State, concat_states, repeat_state
 from bard.sampling import continue_batch, for_sampling, make_generator, prime
 from bard.scoring import Lexicon, mood_fit, overlap, repetition, words
@@ -77,6 +78,24 @@ class Settings:
     mood: str
     temperature: float
     candidates: int
+
+    @classmethod
+    def from_config(cls, config: Config) -> Settings:
+        return cls(config.responder.persona, config.responder.mood, config.sample.temperature, config.responder.candidates)
+
+    def change(self, name: str, text: str) -> None:
+        """Set one setting from what a person typed, checked as the config file would be; a bad
+        value raises ConfigError with one line."""
+        if name not in SETTING_KEYS:
+            raise ConfigError(f"unknown setting {name!r}; expected one of {', '.join(SETTING_KEYS)}")
+        scratch = Config()
+        section, key = SETTING_KEYS[name].split(".")
+        set_value(scratch, SETTING_KEYS[name], parse_value(text), source=name)
+        setattr(self, name, getattr(getattr(scratch, section), key))
+
+
+SETTING_KEYS = {"persona": "responder.persona", "mood": "responder.mood",
+                "temperature": "sample.temperature", "candidates": "responder.candidates"}
 
 
 @dataclass
@@ -156,10 +175,11 @@ class Responder:
         self.sentiment = sentiment
         self.config = config.responder
         self.lowercase = lowercase
-        self.settings = Settings(self.config.persona, self.config.mood, config.sample.temperature, self.config.candidates)
+        self.settings = Settings.from_config(config)
         self.device = next(model.parameters()).device
         self.generator = make_generator(seed, self.device)
         self.newline = vocab.index.get("\n")
+        self.model_name = "model"
 
     @classmethod
     def load(cls, config: Config, checkpoint: str | None = None, sentiment: str | None = None,
@@ -171,7 +191,9 @@ class Responder:
         lowercase, corpus.lowercase = corpus.lowercase, False
         texts = [d.text for d in load_documents(dataclasses.replace(Config(), corpus=corpus))]
         lexicon = Lexicon.build(texts, scorer.modernizer)
-        return cls(char.model, char.vocab, lexicon, scorer, config, lowercase, seed)
+        responder = cls(char.model, char.vocab, lexicon, scorer, config, lowercase, seed)
+        responder.model_name = char.path.name
+        return responder
 
     # The script the model reads ------------------------------------------------------------------
 
@@ -301,7 +323,8 @@ class Responder:
         """The best reply to `message`, with every candidate considered. Updates `conversation`:
         both speeches join its turns, and the model's state moves past them."""
         started = time.perf_counter()
-        settings = settings or self.settings
+        # A copy: a front-end may change settings from another thread while this reply is made.
+        settings = dataclasses.replace(settings or self.settings)
         generator = make_generator(seed, self.device) if seed is not None else self.generator
         bard_tag = self.tags(settings.persona)[0]
         prompt = self.user_speech(message, settings.persona) + self.speech(bard_tag, "")
@@ -320,5 +343,4 @@ class Responder:
         conversation.state = prime(self.model, self.vocab, prompt + self.to_model_text(text), conversation.state)[1]
         conversation.turns.extend([Turn("user", message[-self.config.message_chars:]), Turn("bard", text)])
         latency_ms = (time.perf_counter() - started) * 1000
-        return Reply(text, chosen is None, seeds, latency_ms, candidates, chosen, user_positive,
-                     dataclasses.replace(settings))
+        return Reply(text, chosen is None, seeds, latency_ms, candidates, chosen, user_positive, settings)
