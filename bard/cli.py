@@ -20,6 +20,7 @@ COMMANDS = {
     "sentiment": "train, evaluate or apply the sentiment classifier",
     "reply": "answer messages in character, one conversation (the responder every front-end uses)",
     "chat": "talk with the bard in a terminal chat (Textual)",
+    "discord": "run the bard as a Discord bot (token in DISCORD_TOKEN)",
 }
 
 
@@ -116,6 +117,13 @@ def build_parser() -> argparse.ArgumentParser:
         "palette, Ctrl+Q quits."))
     chat.add_argument("--resume", action="store_true", help="reopen the last saved chat")
 
+    bot = sub.add_parser("discord", parents=[common, replying], help=COMMANDS["discord"], description=(
+        "Run the Discord bot until Ctrl+C or SIGTERM. The token comes from DISCORD_TOKEN (or the file "
+        "named by discord.token_file) and is never printed. The bot answers when mentioned in a channel "
+        "and in direct messages, and offers /bard, /mood, /persona, /temperature and /reset."))
+    bot.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+                     help="logging level (default: INFO)")
+
     sentiment = sub.add_parser("sentiment", help=COMMANDS["sentiment"], description=(
         "The sentiment classifier the responder ranks replies with: a word-level bidirectional LSTM "
         "trained on NLTK's sentence_polarity, reading Early Modern spellings (loue, vpon) as modern ones."))
@@ -143,7 +151,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
     try:
         {"train": cmd_train, "eval": cmd_eval, "generate": cmd_generate, "sentiment": cmd_sentiment,
-         "reply": cmd_reply, "chat": cmd_chat}[args.command](args)
+         "reply": cmd_reply, "chat": cmd_chat, "discord": cmd_discord}[args.command](args)
     except BardError as e:
         print(f"bard {args.command}: error: {e}", file=sys.stderr)
         sys.exit(2)
@@ -288,7 +296,7 @@ def cmd_sentiment(args) -> None:
 
 
 def load_responder(args):
-    """The responder with the shared flags of reply, chat and discord applied over the config."""
+    """The config and the responder with the shared flags of reply, chat and discord applied over the config."""
     from bard.config import load_config
     from bard.responder import Responder
     from bard.training import resolve_device
@@ -296,7 +304,7 @@ def load_responder(args):
     flags = {"responder.persona": args.persona, "responder.mood": args.mood,
              "sample.temperature": args.temperature, "responder.candidates": args.candidates}
     config = load_config(args.config, [*args.overrides, *(f"{k}={v}" for k, v in flags.items() if v is not None)])
-    return Responder.load(config, args.checkpoint, args.sentiment_checkpoint, resolve_device(args.device), args.seed)
+    return config, Responder.load(config, args.checkpoint, args.sentiment_checkpoint, resolve_device(args.device), args.seed)
 
 
 def read_messages(args) -> list[str]:
@@ -314,7 +322,7 @@ def read_messages(args) -> list[str]:
 
 def cmd_reply(args) -> None:
     messages = read_messages(args)
-    responder = load_responder(args)
+    _, responder = load_responder(args)
     conversation = responder.new_conversation()
     from rich.console import Console
     from rich.markup import escape
@@ -358,9 +366,21 @@ def cmd_chat(args) -> None:
     if args.resume and resumed is None:
         print("bard chat: no saved chat to resume; starting a new one", file=sys.stderr)
     print("bard chat: loading the models...", file=sys.stderr)
-    responder = load_responder(args)
+    _, responder = load_responder(args)
     if resumed:
         responder.settings = resumed.settings
     from bard.tui import BardApp
 
     BardApp(responder, resumed or ChatLog.new(responder.settings)).run()
+
+
+def cmd_discord(args) -> None:
+    import asyncio
+
+    from bard.config import load_config
+    from bard.discord_bot import BardBot, read_token, serve
+
+    token = read_token(load_config(args.config, args.overrides))
+    logging.getLogger().setLevel(args.log_level)
+    config, responder = load_responder(args)
+    asyncio.run(serve(BardBot(responder, config), token))

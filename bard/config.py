@@ -111,6 +111,15 @@ class ResponderConfig:
 
 
 @dataclass
+class DiscordConfig:
+    token_file: str = ""
+    cooldown_seconds: float = bounded(3.0, low=0.0)
+    queue_per_channel: int = bounded(3, low=1)
+    max_channels: int = bounded(200, low=1)
+    sync_commands: bool = True
+
+
+@dataclass
 class CheckpointsConfig:
     char_model: str = "checkpoints/bard-char.pt"
     sentiment: str = "checkpoints/sentiment.pt"
@@ -124,6 +133,7 @@ class Config:
     sample: SampleConfig = field(default_factory=SampleConfig)
     sentiment: SentimentConfig = field(default_factory=SentimentConfig)
     responder: ResponderConfig = field(default_factory=ResponderConfig)
+    discord: DiscordConfig = field(default_factory=DiscordConfig)
     checkpoints: CheckpointsConfig = field(default_factory=CheckpointsConfig)
     # Relative paths in the config (checkpoints, corpus files) are taken from this folder.
     base_dir: Path = field(default=PROJECT_ROOT, compare=False, repr=False)
