@@ -21,6 +21,7 @@ COMMANDS = {
     "reply": "answer messages in character, one conversation (the responder every front-end uses)",
     "chat": "talk with the bard in a terminal chat (Textual)",
     "discord": "run the bard as a Discord bot (token in DISCORD_TOKEN)",
+    "tune-temperature": "measure replies across temperatures and keep the best in the config",
 }
 
 
@@ -29,6 +30,16 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
     return value
+
+
+def temperature_list(text: str) -> list[float]:
+    try:
+        values = [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, e.g. 0.3,0.6,0.9; got {text!r}") from None
+    if not values or any(not 0 < v <= 5 for v in values):
+        raise argparse.ArgumentTypeError(f"temperatures must lie in (0, 5]; got {text!r}")
+    return sorted(set(values))
 
 
 def positive_float(text: str) -> float:
@@ -124,6 +135,23 @@ def build_parser() -> argparse.ArgumentParser:
     bot.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
                      help="logging level (default: INFO)")
 
+    tune = sub.add_parser("tune-temperature", parents=[common], help=COMMANDS["tune-temperature"], description=(
+        "For each temperature, reply to held-out prompts with the responder's own seeding and filters and "
+        "measure acceptance (spelling, length, repetition), distinct-2, verbatim copies of the training "
+        "text (40+ characters), held-out NLL with logits / temperature, mood fit and speed. The best "
+        "temperature by acceptance x distinct-2 x (1 - verbatim) is written into the config file in place "
+        "(comments kept) as sample.temperature, which bard chat, bard discord and bard reply use."))
+    tune.add_argument("--checkpoint", metavar="PATH", help="character model (default: checkpoints.char_model)")
+    tune.add_argument("--temperatures", type=temperature_list, default=[0.3, 0.5, 0.7, 0.9, 1.1], metavar="T,T,...",
+                      help="the grid (default: 0.3,0.5,0.7,0.9,1.1)")
+    tune.add_argument("--prompts", default="16", metavar="N|FILE",
+                      help="N speeches from the validation split (default 16), or a file of prompts, one per line")
+    tune.add_argument("--samples", type=positive_int, default=64, metavar="K", help="candidates per prompt (default 64)")
+    tune.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
+    tune.add_argument("--plot", metavar="PATH", help="PNG of the metrics against temperature (default: tune-temperature.png)")
+    tune.add_argument("--json", action="store_true", help="print one JSON object")
+    tune.add_argument("--dry-run", action="store_true", help="measure and report, but write nothing")
+
     sentiment = sub.add_parser("sentiment", help=COMMANDS["sentiment"], description=(
         "The sentiment classifier the responder ranks replies with: a word-level bidirectional LSTM "
         "trained on NLTK's sentence_polarity, reading Early Modern spellings (loue, vpon) as modern ones."))
@@ -151,7 +179,8 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
     try:
         {"train": cmd_train, "eval": cmd_eval, "generate": cmd_generate, "sentiment": cmd_sentiment,
-         "reply": cmd_reply, "chat": cmd_chat, "discord": cmd_discord}[args.command](args)
+         "reply": cmd_reply, "chat": cmd_chat, "discord": cmd_discord,
+         "tune-temperature": cmd_tune_temperature}[args.command](args)
     except BardError as e:
         print(f"bard {args.command}: error: {e}", file=sys.stderr)
         sys.exit(2)
@@ -384,3 +413,82 @@ def cmd_discord(args) -> None:
     logging.getLogger().setLevel(args.log_level)
     config, responder = load_responder(args)
     asyncio.run(serve(BardBot(responder, config), token))
+
+
+def tune_prompts(spec: str, val_text: str) -> list[str]:
+    from bard.tuning import validation_prompts
+
+    if spec.isdigit():
+        if int(spec) < 1:
+            raise BardError("--prompts needs at least 1 prompt")
+        prompts = validation_prompts(val_text, int(spec))
+        if not prompts:
+            raise BardError("the validation split holds no speeches to use as prompts; give --prompts FILE")
+        return prompts
+    try:
+        prompts = [line.strip() for line in Path(spec).read_text(encoding="utf-8", errors="replace").splitlines()]
+    except OSError as e:
+        raise BardError(f"cannot read --prompts {spec}: {e.strerror}") from None
+    prompts = [p for p in prompts if p]
+    if not prompts:
+        raise BardError(f"--prompts {spec} holds no prompts (one per line)")
+    return prompts
+
+
+def cmd_tune_temperature(args) -> None:
+    import os
+
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from bard.config import DEFAULT_CONFIG_PATH, load_config, set_config_value
+    from bard.responder import Responder
+    from bard.training import resolve_device
+    from bard.tuning import Sweep, best_of, plot
+
+    config_path = Path(args.config) if args.config else DEFAULT_CONFIG_PATH
+    config = load_config(config_path, args.overrides)
+    if not args.dry_run and not os.access(config_path, os.W_OK):
+        raise ConfigError(f"{config_path}: the config file is not writable (use --dry-run to only measure)")
+    responder = Responder.load(config, args.checkpoint, device=resolve_device(args.device), seed=args.seed)
+    from bard.checkpoint import load_checkpoint
+
+    checkpoint = load_checkpoint(args.checkpoint or config.resolve(config.checkpoints.char_model))
+    sweep = Sweep(responder, checkpoint.meta["config"], str(checkpoint.path))
+    prompts = tune_prompts(args.prompts, sweep.val_text)
+    console = Console(stderr=True)
+    results = []
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("sweeping temperatures", total=len(args.temperatures) * len(prompts))
+        for temperature in args.temperatures:
+            progress.update(task, description=f"temperature {temperature:g}")
+            results.append(sweep.run(temperature, prompts, args.samples, args.seed, lambda: progress.advance(task)))
+    best = best_of(results)
+    plot_path = Path(args.plot or "tune-temperature.png") if (args.plot or not args.dry_run) else None
+    if plot_path:
+        plot(results, best, plot_path)
+    if not args.dry_run:
+        set_config_value(config_path, "sample.temperature", best.temperature)
+    if args.json:
+        import dataclasses
+
+        print(json.dumps({"best_temperature": best.temperature, "prompts": len(prompts), "samples": args.samples,
+                          "config": None if args.dry_run else str(config_path),
+                          "plot": str(plot_path) if plot_path else None,
+                          "results": [dataclasses.asdict(r) for r in results]}))
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{len(prompts)} prompts x {args.samples} candidates per temperature; "
+                        "score = acceptance x distinct-2 x (1 - verbatim)")
+    for column in ("temp", "accept", "dist-2", "verbatim", "NLL", "mood", "cand/s", "score"):
+        table.add_column(column, justify="right")
+    for r in results:
+        table.add_row(f"{r.temperature:g}" + (" *" if r is best else ""), f"{r.acceptance:.3f}", f"{r.distinct2:.3f}",
+                      f"{r.verbatim:.3f}", f"{r.nll:.3f}", f"{r.mood_fit:.3f}", f"{r.candidates_per_s:.0f}",
+                      f"{r.score:.3f}", style="bold green" if r is best else None)
+    out = Console()
+    out.print(table)
+    out.print(f"best temperature: {best.temperature:g}"
+              + ("" if args.dry_run else f" (written to {config_path} as sample.temperature)")
+              + (f"; plot: {plot_path}" if plot_path else ""))

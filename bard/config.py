@@ -7,6 +7,8 @@ naming the file, the key path and what was expected.
 from __future__ import annotations
 
 import dataclasses
+import os
+import re
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -139,8 +141,13 @@ class Config:
     base_dir: Path = field(default=PROJECT_ROOT, compare=False, repr=False)
 
     def resolve(self, path: str | Path) -> Path:
+        """A relative path is taken from the config file's folder; failing that, from the project,
+        so that a copied config still finds the shipped checkpoints."""
         path = Path(path).expanduser()
-        return path if path.is_absolute() else self.base_dir / path
+        if path.is_absolute():
+            return path
+        local = self.base_dir / path
+        return local if local.exists() or not (PROJECT_ROOT / path).exists() else PROJECT_ROOT / path
 
     def to_dict(self) -> dict:
         return {f.name: dataclasses.asdict(getattr(self, f.name)) for f in sections()}
@@ -264,3 +271,35 @@ def check_value(value, hint, rules, where: str):
         bounds = [b for b in (low is not None and lower, high is not None and f"<= {high}") if b]
         raise ConfigError(f"{where}: expected a value {' and '.join(bounds)}, got {value!r}")
     return value
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write to a temporary file, then rename: a crash mid-write leaves the old file whole."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, path)
+
+
+def set_config_value(path: Path, key_path: str, value) -> None:
+    """Set `section.key` in a config file by editing that one line, so every comment and the layout
+    stay as they are (PyYAML would drop them). The value is checked like any other first."""
+    set_value(Config(), key_path, value, source=str(path))
+    section, key = key_path.split(".")
+    text = path.read_text(encoding="utf-8")
+    rendered = yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()
+    block = re.search(rf"(?m)^{re.escape(section)}:[ \t]*(#.*)?\n((?:[ \t]+.*\n|[ \t]*\n|#.*\n)*)", text)
+    if block is None:
+        text = text.rstrip("\n") + f"\n\n{section}:\n  {key}: {rendered}\n"
+    else:
+        line = re.compile(rf"(?m)^([ \t]+{re.escape(key)}:[ \t]*)([^#\n]*?)([ \t]*(#.*)?)$")
+        body = block.group(2)
+        if line.search(body):
+            body = line.sub(lambda m: m.group(1) + rendered + m.group(3), body, count=1)
+        else:
+            body = f"  {key}: {rendered}\n" + body
+        text = text[: block.start(2)] + body + text[block.end(2):]
+    try:
+        write_atomically(path, text)
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot write the config file: {e.strerror}") from None

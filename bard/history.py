@@ -9,6 +9,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from bard.config import write_atomically
 from bard.errors import BardError
 from bard.responder import Settings, Turn
 
@@ -18,14 +19,6 @@ FORMAT = "bard-chat/1"
 def data_dir() -> Path:
     """$XDG_DATA_HOME/bard, by default ~/.local/share/bard."""
     return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "bard"
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write to a temporary file, then rename: a crash mid-write leaves the old file whole."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, path)
 
 
 @dataclass

@@ -52,22 +52,30 @@ def sample_batch(data: torch.Tensor, batch_size: int, seq_len: int, generator: t
     return windows[:, :-1], windows[:, 1:]
 
 
-@torch.no_grad()
-def evaluate(model: CharLSTM, data: torch.Tensor, seq_len: int, device: torch.device) -> tuple[float, int]:
-    """Mean loss in nats/char over `data`, read as contiguous streams with the state carried, the
-    way the sampler reads text. Returns (loss, number of characters scored)."""
+@torch.inference_mode()  # on a generator, torch enters the mode around each step only
+def held_out_logits(model: CharLSTM, data: torch.Tensor, seq_len: int, device: torch.device):
+    """Logits and targets over `data`, read as contiguous streams with the state carried, the way
+    the sampler reads text, `seq_len` characters at a time."""
     was_training = model.training
     model.eval()
     streams = max(1, min(EVAL_STREAMS, (len(data) - 1) // seq_len))
     length = (len(data) - 1) // streams
     inputs = data[: streams * length].view(streams, length).to(device)
     targets = data[1 : streams * length + 1].view(streams, length).to(device)
-    total, state = 0.0, None
+    state = None
     for t in range(0, length, seq_len):
         logits, state = model(inputs[:, t : t + seq_len], state)
-        total += F.cross_entropy(logits.float().flatten(0, 1), targets[:, t : t + seq_len].flatten().long(), reduction="sum").item()
+        yield logits.float().flatten(0, 1), targets[:, t : t + seq_len].flatten().long()
     model.train(was_training)
-    return total / (streams * length), streams * length
+
+
+def evaluate(model: CharLSTM, data: torch.Tensor, seq_len: int, device: torch.device) -> tuple[float, int]:
+    """Mean loss in nats/char over `data` (see held_out_logits). Returns (loss, characters scored)."""
+    total, count = 0.0, 0
+    for logits, targets in held_out_logits(model, data, seq_len, device):
+        total += F.cross_entropy(logits, targets, reduction="sum").item()
+        count += len(targets)
+    return total / count, count
 
 
 def make_optimizer(model: CharLSTM, config: TrainConfig) -> torch.optim.AdamW:

@@ -18,9 +18,9 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
-from bard.config import MOODS, PERSONAS
+from bard.config import MOODS, PERSONAS, write_atomically
 from bard.errors import ConfigError
-from bard.history import ChatLog, to_markdown, write_atomically
+from bard.history import ChatLog, to_markdown
 from bard.responder import Reply, Responder, Turn
 
 log = logging.getLogger(__name__)

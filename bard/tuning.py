@@ -1,0 +1,140 @@
+"""`bard tune-temperature`: sweep the sampling temperature through the responder's own seeding and
+filters, and pick the one that keeps the most varied, original, acceptable replies.
+
+For each temperature: acceptance (share of candidates passing spelling, length and repetition),
+distinct-2 (unique word pairs over all word pairs, across accepted candidates), verbatim (share of
+accepted candidates that copy 40 or more characters of the training text), held-out NLL with the
+logits divided by the temperature, mean mood fit, and candidates per second.
+
+    objective = acceptance x distinct-2 x (1 - verbatim)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from bard.config import config_from_dict
+from bard.corpus import load_corpus
+from bard.responder import Responder
+from bard.scoring import words
+from bard.training import held_out_logits
+
+VERBATIM_CHARS = 40
+PROMPT_CHARS = 120
+# A speech in the plays: a speaker tag after a blank line, then the speech.
+SPEECH = re.compile(r"\n\n[ \t]+[a-z]+\.[ \t]+([^\n]+)")
+
+
+@dataclass
+class Result:
+    temperature: float
+    acceptance: float
+    distinct2: float
+    verbatim: float
+    nll: float
+    mood_fit: float
+    candidates_per_s: float
+    score: float = 0.0
+
+
+def normalized(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def validation_prompts(val_text: str, n: int) -> list[str]:
+    """n speeches' first lines from the held-out text, evenly spaced through it."""
+    speeches = [m.group(1).strip()[:PROMPT_CHARS] for m in SPEECH.finditer(val_text)]
+    speeches = [s for s in speeches if len(words(s)) >= 3]
+    if not speeches:
+        return []
+    picks = np.linspace(0, len(speeches) - 1, min(n, len(speeches))).round().astype(int)
+    return [speeches[i] for i in picks]
+
+
+def distinct2(texts: list[str]) -> float:
+    pairs = [pair for text in texts for pair in zip(words(text), words(text)[1:])]
+    return len(set(pairs)) / len(pairs) if pairs else 0.0
+
+
+class Sweep:
+    """Everything a sweep needs that does not depend on the temperature, computed once."""
+
+    def __init__(self, responder: Responder, checkpoint_config: dict, checkpoint_source: str):
+        saved = config_from_dict(checkpoint_config, source=checkpoint_source)
+        corpus = load_corpus(saved)
+        self.responder = responder
+        self.val_text = corpus.val_text
+        training = normalized(corpus.train_text)
+        self.windows = {training[i : i + VERBATIM_CHARS] for i in range(len(training) - VERBATIM_CHARS + 1)}
+        val_ids = responder.vocab.encode(corpus.val_text)
+        chunks = list(held_out_logits(responder.model, val_ids, saved.train.seq_len, responder.device))
+        self.val_logits = torch.cat([logits for logits, _ in chunks])
+        self.val_targets = torch.cat([targets for _, targets in chunks])
+
+    def copies_training_text(self, text: str) -> bool:
+        text = normalized(text)
+        return any(text[i : i + VERBATIM_CHARS] in self.windows for i in range(len(text) - VERBATIM_CHARS + 1))
+
+    def nll(self, temperature: float) -> float:
+        return F.cross_entropy(self.val_logits / temperature, self.val_targets).item()
+
+    def run(self, temperature: float, prompts: list[str], samples: int, seed: int, on_prompt=None) -> Result:
+        settings = dataclasses.replace(self.responder.settings, temperature=temperature, candidates=samples)
+        candidates, seconds = [], 0.0
+        for i, prompt in enumerate(prompts):
+            reply = self.responder.reply(self.responder.new_conversation(), prompt, seed=seed + i, settings=settings)
+            candidates += reply.candidates
+            seconds += reply.latency_ms / 1000
+            if on_prompt:
+                on_prompt()
+        # The mood is a ranking preference, not a quality filter: it does not count against acceptance.
+        accepted = [c for c in candidates if c.rejected is None or c.rejected.startswith("mood")]
+        texts = [c.text for c in accepted]
+        verbatim = float(np.mean([self.copies_training_text(t) for t in texts])) if texts else 0.0
+        result = Result(
+            temperature=temperature,
+            acceptance=len(accepted) / len(candidates),
+            distinct2=distinct2(texts),
+            verbatim=verbatim,
+            nll=self.nll(temperature),
+            mood_fit=float(np.mean([c.mood_fit for c in accepted])) if accepted else 0.0,
+            candidates_per_s=len(candidates) / seconds if seconds else 0.0,
+        )
+        result.score = result.acceptance * result.distinct2 * (1 - result.verbatim)
+        return result
+
+
+def plot(results: list[Result], best: Result, path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    temperatures = [r.temperature for r in results]
+    figure, (quality, nll) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for name, label in (("acceptance", "acceptance"), ("distinct2", "distinct-2"), ("verbatim", "verbatim copies"),
+                        ("mood_fit", "mood fit"), ("score", "objective")):
+        quality.plot(temperatures, [getattr(r, name) for r in results], marker="o", label=label,
+                     linewidth=2.5 if name == "score" else 1.5)
+    quality.axvline(best.temperature, color="grey", linestyle=":", label=f"chosen: {best.temperature:g}")
+    quality.set_xlabel("temperature")
+    quality.set_ylim(0, 1.02)
+    quality.legend(fontsize=8)
+    quality.set_title("candidate replies")
+    nll.plot(temperatures, [r.nll for r in results], marker="o", color="tab:red")
+    nll.set_xlabel("temperature")
+    nll.set_ylabel("nats/char")
+    nll.set_title("held-out NLL, logits / temperature")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def best_of(results: list[Result]) -> Result:
+    return max(results, key=lambda r: r.score)
