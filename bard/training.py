@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import signal
 import threading
 import time
@@ -13,7 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
+from torch.nn.parallel import DistributedDataParallel
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -33,6 +36,40 @@ def resolve_device(name: str) -> torch.device:
     if name == "cuda" and not torch.cuda.is_available():
         raise BardError("--device cuda was asked for, but PyTorch sees no CUDA device")
     return torch.device(name)
+
+
+@dataclass
+class Ranks:
+    """Where this process stands in a torchrun job (rank 0 of 1 when run alone)."""
+    rank: int = 0
+    world: int = 1
+
+    @property
+    def leader(self) -> bool:
+        return self.rank == 0
+
+
+def start_distributed(device: torch.device) -> tuple[Ranks, torch.device]:
+    """Join the process group torchrun describes in the environment (gloo on CPU, NCCL on CUDA,
+    one GPU per local rank); alone, do nothing."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return Ranks(), device
+    if device.type == "cuda":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(device)
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return Ranks(dist.get_rank(), dist.get_world_size()), device
+
+
+def all_agree(flag: bool, ranks: Ranks, device: torch.device) -> bool:
+    """True on every rank when it is true on any, so that all ranks stop at the same step."""
+    if ranks.world == 1:
+        return flag
+    tensor = torch.tensor([float(flag)], device=device)
+    dist.all_reduce(tensor, op=dist.ReduceOp.MAX)
+    return bool(tensor.item())
 
 
 def learning_rate(step: int, config: TrainConfig) -> float:
@@ -127,9 +164,24 @@ def saved_run_config(out_dir: Path) -> Config:
 
 def train(config: Config, out_dir: Path, *, resume: bool = False, device: str = "auto",
           max_minutes: float | None = None, console: Console | None = None) -> TrainResult:
-    console = console or Console(stderr=True, soft_wrap=True)
-    device = resolve_device(device)
+    ranks, device = start_distributed(resolve_device(device))
+    try:
+        return train_ranks(config, out_dir, ranks, device, resume, max_minutes,
+                           console or Console(stderr=True, soft_wrap=True, quiet=not ranks.leader))
+    finally:
+        if ranks.world > 1:
+            dist.destroy_process_group()
+
+
+def train_ranks(config: Config, out_dir: Path, ranks: Ranks, device: torch.device, resume: bool,
+                max_minutes: float | None, console: Console) -> TrainResult:
+    """The training loop. Under torchrun every rank draws the same global batch (one shared batch
+    generator, so resume stays exact) and trains on its own slice; DistributedDataParallel averages
+    the gradients; only rank 0 evaluates, prints and writes files."""
     tc = config.train
+    if tc.batch_size % ranks.world:
+        raise BardError(f"train.batch_size {tc.batch_size} must divide evenly among {ranks.world} processes")
+    local = slice(ranks.rank * tc.batch_size // ranks.world, (ranks.rank + 1) * tc.batch_size // ranks.world)
     last_path, best_path = out_dir / "last.pt", out_dir / "best.pt"
 
     corpus = load_corpus(config)
@@ -144,6 +196,7 @@ def train(config: Config, out_dir: Path, *, resume: bool = False, device: str = 
     torch.manual_seed(tc.seed)
     model = CharLSTM(len(vocab), config.model).to(device)
     optimizer = make_optimizer(model, tc)
+    forward = model
     batches = torch.Generator().manual_seed(tc.seed)
     use_amp = tc.amp and device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
@@ -161,7 +214,10 @@ def train(config: Config, out_dir: Path, *, resume: bool = False, device: str = 
         step, best_val = previous.meta["step"], previous.meta["best_val_loss"]
         elapsed_before = previous.meta["elapsed_s"]
 
-    out_dir.mkdir(parents=True, exist_ok=True)
+    if ranks.world > 1:
+        forward = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    if ranks.leader:
+        out_dir.mkdir(parents=True, exist_ok=True)
     chars_per_step = tc.batch_size * tc.seq_len
 
     def meta(val_loss):
@@ -175,8 +231,9 @@ def train(config: Config, out_dir: Path, *, resume: bool = False, device: str = 
                     "cuda_rng": torch.cuda.get_rng_state() if device.type == "cuda" else None}
         save_checkpoint(last_path, model, vocab, meta(val_loss), training)
 
+    processes = f" x {ranks.world} processes" if ranks.world > 1 else ""
     console.print(f"[bold]bard train[/] {model.num_parameters():,} parameters ({config.model.cell}, "
-                  f"{config.model.layers}x{config.model.hidden}) on {device}; {len(train_data):,} training / "
+                  f"{config.model.layers}x{config.model.hidden}) on {device}{processes}; {len(train_data):,} training / "
                   f"{len(val_data):,} validation characters; vocabulary {len(vocab)}")
     if previous:
         console.print(f"resuming {last_path} at step {step}")
@@ -196,9 +253,9 @@ def train(config: Config, out_dir: Path, *, resume: bool = False, device: str = 
             for group in optimizer.param_groups:
                 group["lr"] = lr
             x, y = sample_batch(train_data, tc.batch_size, tc.seq_len, batches)
-            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+            x, y = x[local].to(device, non_blocking=True), y[local].to(device, non_blocking=True)
             with autocast:
-                logits, _ = model(x)
+                logits, _ = forward(x)
                 loss = F.cross_entropy(logits.float().flatten(0, 1), y.flatten())
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
@@ -214,7 +271,8 @@ def train(config: Config, out_dir: Path, *, resume: bool = False, device: str = 
             progress.update(task, completed=step, loss=loss_sum / loss_count, speed=speed)
 
             out_of_time = max_minutes is not None and time.time() - started >= max_minutes * 60
-            if step % tc.eval_every == 0 or step == tc.max_steps or out_of_time:
+            stopping = all_agree(stop.requested or out_of_time, ranks, device)
+            if ranks.leader and (step % tc.eval_every == 0 or step == tc.max_steps or stopping):
                 val_loss, _ = evaluate(model, val_data, tc.seq_len, device)
                 improved = val_loss < best_val
                 best_val = min(best_val, val_loss)
@@ -230,15 +288,15 @@ def train(config: Config, out_dir: Path, *, resume: bool = False, device: str = 
                     save_checkpoint(best_path, model, vocab, meta(val_loss))
                 save_last(val_loss)
                 saved_step = step
-            if stop.requested or out_of_time:
+            if stopping:
                 interrupted = True
                 break
-        if saved_step != step:
+        if ranks.leader and saved_step != step:
             save_last(val_loss)
 
     speed = steps_timed * chars_per_step / max(train_seconds, 1e-9)
     if interrupted:
-        why = "time budget reached" if not stop.requested else "interrupted"
+        why = "interrupted" if stop.requested else "time budget reached"
         console.print(f"{why} at step {step}/{tc.max_steps}; saved {last_path}. "
                       f"Continue with: bard train --out {out_dir} --resume")
     else:
