@@ -74,7 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", parents=[common], help=COMMANDS["train"], description=(
         "Train a character-level LSTM (or GRU). Every position of each sequence is a prediction "
         "target. Writes best.pt, last.pt and metrics.jsonl to --out. Ctrl-C saves last.pt; "
-        "--resume continues it exactly."))
+        "--resume continues it exactly. Data-parallel on several processes: "
+        "`torchrun --nproc_per_node=N -m bard train ...` (train.batch_size is split among them)."))
     train.add_argument("--out", metavar="DIR", default="runs/char", help="run folder (default: runs/char)")
     train.add_argument("--max-steps", type=positive_int, metavar="N", help="total optimizer steps (sets train.max_steps)")
     train.add_argument("--max-minutes", type=positive_float, metavar="M", help="stop after M minutes of this invocation and save")
@@ -82,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--resume", action="store_true", help="continue last.pt in --out with its own settings")
     train.add_argument("--corpus", metavar="PATH", action="append", default=[],
                        help="add a text file or a folder of .txt files to the corpus (repeatable)")
+    train.add_argument("--gutenberg", metavar="FILEID", action="append", default=[],
+                       help="train on this NLTK gutenberg text instead of the configured ones, e.g. austen-emma.txt "
+                            "(repeatable)")
 
     evaluate = sub.add_parser("eval", parents=[common], help=COMMANDS["eval"], description=(
         "Held-out loss (nats/char and bits/char) of a checkpoint on the validation split recorded "
@@ -200,8 +204,8 @@ def cmd_train(args) -> None:
     if args.seed is not None:
         overrides.append(f"train.seed={args.seed}")
     if args.resume:
-        if args.config or args.corpus:
-            raise ConfigError("--resume continues with the run's own config; drop --config and --corpus")
+        if args.config or args.corpus or args.gutenberg:
+            raise ConfigError("--resume continues with the run's own config; drop --config, --corpus and --gutenberg")
         config = saved_run_config(out)
         saved = config.to_dict()
         apply_overrides(config, overrides)
@@ -211,6 +215,8 @@ def cmd_train(args) -> None:
     else:
         config = load_config(args.config, overrides)
         config.corpus.files += [str(Path(p).resolve()) for p in args.corpus]
+        if args.gutenberg:
+            config.corpus.gutenberg = list(args.gutenberg)
     result = train(config, out, resume=args.resume, device=args.device, max_minutes=args.max_minutes)
     if result.interrupted:
         sys.exit(130 if result.stopped_by_user else 0)

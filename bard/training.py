@@ -184,11 +184,16 @@ def train_ranks(config: Config, out_dir: Path, ranks: Ranks, device: torch.devic
     local = slice(ranks.rank * tc.batch_size // ranks.world, (ranks.rank + 1) * tc.batch_size // ranks.world)
     last_path, best_path = out_dir / "last.pt", out_dir / "best.pt"
 
-    corpus = load_corpus(config)
-    previous = load_checkpoint(last_path) if resume else None
-    vocab = previous.vocab if previous else Vocabulary.from_text(corpus.train_text)
-    train_data = vocab.encode(corpus.train_text)
-    val_data = vocab.encode(corpus.val_text)
+    with console.status("reading the corpus"):
+        corpus = load_corpus(config)
+        previous = load_checkpoint(last_path) if resume else None
+        vocab = previous.vocab if previous else Vocabulary.from_text(corpus.train_text)
+    with Progress(TextColumn("encoding"), BarColumn(), TextColumn("{task.completed:,} / {task.total:,} characters"),
+                  console=console, transient=True) as progress:
+        task = progress.add_task("encode", total=len(corpus.train_text) + len(corpus.val_text))
+        train_data = vocab.encode(corpus.train_text, lambda n: progress.advance(task, n))
+        val_data = vocab.encode(corpus.val_text, lambda n: progress.advance(task, n))
+    del corpus  # the compact id tensors are all training needs
     if len(train_data) <= tc.seq_len or len(val_data) < 2:
         raise BardError(f"the corpus is too small for seq_len {tc.seq_len}: "
                         f"{len(train_data)} training and {len(val_data)} validation characters")

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 
 import numpy as np
 import torch
+
+ENCODE_CHUNK = 1 << 22  # characters encoded at once: 16 MB of code points
 
 
 class Vocabulary:
@@ -47,13 +50,18 @@ class Vocabulary:
             return text
         return "".join(self.map_char(c) for c in text)
 
-    def encode(self, text: str) -> torch.Tensor:
-        """Ids of `text` (mapped into the vocabulary first) as a compact 1-D tensor."""
-        text = self.normalize(text)
-        if not text:
-            return torch.empty(0, dtype=self.dtype)
-        codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
-        return torch.from_numpy(self.table[codes])
+    def encode(self, text: str, on_chunk: Callable[[int], None] | None = None) -> torch.Tensor:
+        """Ids of `text` (mapped into the vocabulary first) as a compact 1-D tensor. A long text is
+        encoded a chunk at a time, so the 4-byte code points of only one chunk exist at once;
+        `on_chunk(characters)` is told after each."""
+        pieces = []
+        for start in range(0, len(text), ENCODE_CHUNK):
+            chunk = self.normalize(text[start : start + ENCODE_CHUNK])
+            codes = np.frombuffer(chunk.encode("utf-32-le"), dtype=np.uint32)
+            pieces.append(torch.from_numpy(self.table[codes]))
+            if on_chunk:
+                on_chunk(min(ENCODE_CHUNK, len(text) - start))
+        return torch.cat(pieces) if pieces else torch.empty(0, dtype=self.dtype)
 
     def decode(self, ids) -> str:
         if isinstance(ids, torch.Tensor):

@@ -40,3 +40,8 @@ def test_responder_benchmark_reports_latency_fallbacks_and_memory(tmp_path):
     report = json.loads(run("responder.py", "--prompts", str(prompts), "--json").stdout)
     assert report["replies"] == 3 and report["latency_p50_ms"] > 0 and report["peak_rss_mb"] > 0
     assert 0 <= report["fallback_rate"] <= 1
+
+
+def test_big_corpus_benchmark_trains_on_a_built_text():
+    report = json.loads(run("big_corpus.py", "--megabytes", "2", "--steps", "2", "--json").stdout)
+    assert 1.9 < report["corpus_mb"] < 2.1 and report["train_chars_per_s"] > 0 and report["peak_rss_mb"] > 0

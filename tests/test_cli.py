@@ -4,6 +4,8 @@ import sys
 
 from conftest import TINY
 
+from bard.checkpoint import load_checkpoint
+
 
 def bard(*args, cwd=None):
     return subprocess.run([sys.executable, "-m", "bard", *args], capture_output=True, text=True, cwd=cwd)
@@ -60,3 +62,14 @@ def test_user_errors_are_one_line_with_status_2(tmp_path):
     assert "not a readable bard checkpoint" in corrupt.stderr
     bad_flag = bard("generate", "--temperature", "-1")
     assert bad_flag.returncode == 2 and "expected a number >= 0" in bad_flag.stderr
+
+
+def test_train_on_other_gutenberg_texts(tmp_path):
+    tiny = [a for s in ("model.hidden=16", "model.layers=1", "train.seq_len=16", "train.batch_size=4") for a in ("--set", s)]
+    result = bard("train", "--gutenberg", "austen-emma.txt", "--gutenberg", "blake-poems.txt", "--max-steps", "2",
+                  "--out", str(tmp_path / "run"), *tiny)
+    assert result.returncode == 0, result.stderr
+    saved = load_checkpoint(tmp_path / "run" / "last.pt").meta["config"]["corpus"]
+    assert saved["gutenberg"] == ["austen-emma.txt", "blake-poems.txt"]
+    unknown = bard("train", "--gutenberg", "nosuch.txt", "--out", str(tmp_path / "other"))
+    assert unknown.returncode == 2 and "unknown NLTK gutenberg file id 'nosuch.txt'" in unknown.stderr

@@ -38,3 +38,15 @@ def test_large_vocabularies_use_wider_ids():
 
 def test_empty_text_encodes_to_an_empty_tensor():
     assert len(Vocabulary("ab").encode("")) == 0
+
+
+def test_long_texts_encode_in_chunks_to_the_same_ids(monkeypatch):
+    import bard.vocabulary
+
+    vocab = Vocabulary("abc \n")
+    text = "abc cab\nÀbc " * 50
+    whole = vocab.encode(text)
+    monkeypatch.setattr(bard.vocabulary, "ENCODE_CHUNK", 7)
+    told = []
+    assert torch.equal(vocab.encode(text, told.append), whole)
+    assert sum(told) == len(text) and max(told) == 7
