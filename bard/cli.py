@@ -385,10 +385,7 @@ def candidate_table(reply):
     for column in ("spell", "pos", "mood", "overlap", "score"):
         table.add_column(column, justify="right", no_wrap=True)
     table.add_column("verdict", max_width=24)
-    order = sorted(range(len(reply.candidates)), key=lambda i: (not reply.candidates[i].accepted, -reply.candidates[i].score))
-    for i in order:
-        c = reply.candidates[i]
-        verdict = "chosen" if i == reply.chosen else "accepted" if c.accepted else c.rejected
+    for i, c, verdict in reply.ranked():
         table.add_row(c.seed.strip() or "-", c.text, f"{c.spelling:.2f}", f"{c.positive:.2f}", f"{c.mood_fit:.2f}",
                       f"{c.overlap:.2f}", f"{c.score:.2f}", verdict, style="bold green" if i == reply.chosen else None)
     return table
@@ -457,10 +454,7 @@ def cmd_tune_temperature(args) -> None:
     if not args.dry_run and not os.access(config_path, os.W_OK):
         raise ConfigError(f"{config_path}: the config file is not writable (use --dry-run to only measure)")
     responder = Responder.load(config, args.checkpoint, device=resolve_device(args.device), seed=args.seed)
-    from bard.checkpoint import load_checkpoint
-
-    checkpoint = load_checkpoint(args.checkpoint or config.resolve(config.checkpoints.char_model))
-    sweep = Sweep(responder, checkpoint.meta["config"], str(checkpoint.path))
+    sweep = Sweep(responder)
     prompts = tune_prompts(args.prompts, sweep.val_text)
     console = Console(stderr=True)
     results = []

@@ -130,6 +130,14 @@ class Reply:
     def n_accepted(self) -> int:
         return sum(c.accepted for c in self.candidates)
 
+    def ranked(self) -> list[tuple[int, Candidate, str]]:
+        """(index, candidate, verdict) for every candidate, the chosen one first, then the accepted
+        ones by score, then the rejected; the verdict is "chosen", "accepted" or why rejected."""
+        order = sorted(range(len(self.candidates)),
+                       key=lambda i: (i != self.chosen, not self.candidates[i].accepted, -self.candidates[i].score))
+        return [(i, self.candidates[i], "chosen" if i == self.chosen else self.candidates[i].rejected or "accepted")
+                for i in order]
+
     def to_dict(self, with_candidates: bool = False) -> dict:
         out = {"text": self.text, "latency_ms": round(self.latency_ms, 1), "fallback": self.fallback,
                "n_candidates": len(self.candidates), "n_accepted": self.n_accepted, "chosen": self.chosen,
@@ -168,18 +176,21 @@ def cut_speech(raw: str) -> str | None:
 
 class Responder:
     def __init__(self, model: CharLSTM, vocab: Vocabulary, lexicon: Lexicon, sentiment: SentimentScorer,
-                 config: Config, lowercase: bool = True, seed: int | None = None):
+                 config: Config, seed: int | None = None, model_name: str = "model", trained_on: Config | None = None):
+        """`trained_on` is the config the model was trained with (its corpus and validation split);
+        by default, `config`."""
         self.model = for_sampling(model.eval(), config.sample.precision)
         self.vocab = vocab
         self.lexicon = lexicon
         self.sentiment = sentiment
         self.config = config.responder
-        self.lowercase = lowercase
+        self.trained_on = trained_on or config
+        self.lowercase = self.trained_on.corpus.lowercase
         self.settings = Settings.from_config(config)
         self.device = next(model.parameters()).device
         self.generator = make_generator(seed, self.device)
         self.newline = vocab.index.get("\n")
-        self.model_name = "model"
+        self.model_name = model_name
 
     @classmethod
     def load(cls, config: Config, checkpoint: str | None = None, sentiment: str | None = None,
@@ -187,13 +198,11 @@ class Responder:
         """The shipped models (or the given checkpoints) and a lexicon of the model's own corpus."""
         char = load_checkpoint(checkpoint or config.resolve(config.checkpoints.char_model), device)
         scorer = SentimentScorer.load(sentiment or config.resolve(config.checkpoints.sentiment), device)
-        corpus = config_from_dict(char.meta["config"], source=str(char.path)).corpus
-        lowercase, corpus.lowercase = corpus.lowercase, False
-        texts = [d.text for d in load_documents(dataclasses.replace(Config(), corpus=corpus))]
-        lexicon = Lexicon.build(texts, scorer.modernizer)
-        responder = cls(char.model, char.vocab, lexicon, scorer, config, lowercase, seed)
-        responder.model_name = char.path.name
-        return responder
+        trained_on = config_from_dict(char.meta["config"], source=str(char.path))
+        # The lexicon learns which words are names from the corpus in its original case.
+        cased = dataclasses.replace(trained_on, corpus=dataclasses.replace(trained_on.corpus, lowercase=False))
+        lexicon = Lexicon.build([d.text for d in load_documents(cased)], scorer.modernizer)
+        return cls(char.model, char.vocab, lexicon, scorer, config, seed, char.path.name, trained_on)
 
     # The script the model reads ------------------------------------------------------------------
 

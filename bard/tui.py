@@ -226,11 +226,7 @@ class BardApp(App):
     def fill_inspector(self, reply: Reply) -> None:
         table = self.query_one(DataTable)
         table.clear()
-        order = sorted(range(len(reply.candidates)),
-                       key=lambda i: (i != reply.chosen, not reply.candidates[i].accepted, -reply.candidates[i].score))
-        for i in order:
-            c = reply.candidates[i]
-            verdict = "chosen" if i == reply.chosen else "accepted" if c.accepted else c.rejected
+        for i, c, verdict in reply.ranked():
             style = "bold green" if i == reply.chosen else "" if c.accepted else "dim"
             table.add_row(str(i), f"{c.score:.2f}", f"{c.mood_fit:.2f}", f"{c.spelling:.2f}", verdict[:28],
                           c.seed.strip() or "-", Text(c.text, style=style))

@@ -19,7 +19,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from bard.config import config_from_dict
 from bard.corpus import load_corpus
 from bard.responder import Responder
 from bard.scoring import words
@@ -65,8 +64,8 @@ def distinct2(texts: list[str]) -> float:
 class Sweep:
     """Everything a sweep needs that does not depend on the temperature, computed once."""
 
-    def __init__(self, responder: Responder, checkpoint_config: dict, checkpoint_source: str):
-        saved = config_from_dict(checkpoint_config, source=checkpoint_source)
+    def __init__(self, responder: Responder):
+        saved = responder.trained_on
         corpus = load_corpus(saved)
         self.responder = responder
         self.val_text = corpus.val_text

@@ -7,7 +7,6 @@ import sys
 
 import pytest
 
-from bard.checkpoint import load_checkpoint
 from bard.config import DEFAULT_CONFIG_PATH, load_config, set_config_value
 from bard.errors import ConfigError
 from bard.responder import Responder
@@ -92,9 +91,7 @@ def test_set_config_value_checks_the_value_and_adds_missing_keys(tmp_path):
 
 def test_nll_is_lowest_near_one_on_the_trained_model():
     config = load_config(None)
-    responder = Responder.load(config, seed=0)
-    checkpoint = load_checkpoint(config.resolve(config.checkpoints.char_model))
-    sweep = Sweep(responder, checkpoint.meta["config"], str(checkpoint.path))
+    sweep = Sweep(Responder.load(config, seed=0))
     nlls = {t: sweep.nll(t) for t in (0.3, 0.6, 1.0, 1.6, 3.0)}
     assert min(nlls, key=nlls.get) == 1.0
     assert nlls[1.0] == pytest.approx(1.4215, abs=0.01)
