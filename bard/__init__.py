@@ -1,3 +1,3 @@
 """bard: a Shakespearean chatbot built on a character-level LSTM."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -15,7 +15,7 @@ from bard.errors import BardError, ConfigError
 
 COMMANDS = {
     "train": "train a character model on the configured corpus",
-    "eval": "held-out loss of a checkpoint on its own validation split",
+    "eval": "held-out loss of a checkpoint on its own validation split, or on another text's",
     "generate": "sample text from a checkpoint (batched, stateful)",
     "sentiment": "train, evaluate or apply the sentiment classifier",
     "reply": "answer messages in character, one conversation (the responder every front-end uses)",
@@ -78,19 +78,30 @@ def build_parser() -> argparse.ArgumentParser:
         "`torchrun --nproc_per_node=N -m bard train ...` (train.batch_size is split among them)."))
     train.add_argument("--out", metavar="DIR", default="runs/char", help="run folder (default: runs/char)")
     train.add_argument("--max-steps", type=positive_int, metavar="N", help="total optimizer steps (sets train.max_steps)")
-    train.add_argument("--max-minutes", type=positive_float, metavar="M", help="stop after M minutes of this invocation and save")
+    train.add_argument("--max-minutes", type=positive_float, metavar="M",
+                       help="time budget: stop after M minutes of this invocation and save. Without --max-steps, "
+                            "a new run first times a few steps and sizes train.max_steps so that warmup and the "
+                            "learning-rate decay finish inside the budget")
     train.add_argument("--seed", type=int, metavar="S", help="random seed (sets train.seed)")
     train.add_argument("--resume", action="store_true", help="continue last.pt in --out with its own settings")
     train.add_argument("--corpus", metavar="PATH", action="append", default=[],
-                       help="add a text file or a folder of .txt files to the corpus (repeatable)")
+                       help="add a text file or a folder of .txt files to the corpus (repeatable); to train on "
+                            "it alone, also give --set corpus.files=[]")
     train.add_argument("--gutenberg", metavar="FILEID", action="append", default=[],
-                       help="train on this NLTK gutenberg text instead of the configured ones, e.g. austen-emma.txt "
-                            "(repeatable)")
+                       help="train on this NLTK gutenberg text instead of the configured corpus (the Folio), "
+                            "e.g. austen-emma.txt (repeatable; --corpus texts are added to it)")
 
     evaluate = sub.add_parser("eval", parents=[common], help=COMMANDS["eval"], description=(
         "Held-out loss (nats/char and bits/char) of a checkpoint on the validation split recorded "
-        "in it: the last fraction of each of its training texts."))
+        "in it: the last fraction of each of its training texts. With --gutenberg or --corpus, on the "
+        "same fraction of other texts instead, so that models trained on different corpora compare "
+        "on the same characters (e.g. the three NLTK plays: --gutenberg shakespeare-caesar.txt "
+        "--gutenberg shakespeare-hamlet.txt --gutenberg shakespeare-macbeth.txt)."))
     evaluate.add_argument("--checkpoint", metavar="PATH", help="default: checkpoints.char_model from the config")
+    evaluate.add_argument("--gutenberg", metavar="FILEID", action="append", default=[],
+                          help="measure on the held-out tail of this NLTK gutenberg text (repeatable)")
+    evaluate.add_argument("--corpus", metavar="PATH", action="append", default=[],
+                          help="measure on the held-out tail of this file or folder of .txt files (repeatable)")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
 
     generate = sub.add_parser("generate", parents=[common], help=COMMANDS["generate"], description=(
@@ -214,10 +225,13 @@ def cmd_train(args) -> None:
             raise ConfigError(f"--resume cannot change {' or '.join(changed)} settings; start a new run with another --out")
     else:
         config = load_config(args.config, overrides)
+        if args.gutenberg:  # instead of the configured corpus, as the flag's help says
+            config.corpus.gutenberg, config.corpus.files = list(args.gutenberg), []
         config.corpus.files += [str(Path(p).resolve()) for p in args.corpus]
-        if args.gutenberg:
-            config.corpus.gutenberg = list(args.gutenberg)
-    result = train(config, out, resume=args.resume, device=args.device, max_minutes=args.max_minutes)
+    # A budget without a step count sizes the schedule to the budget, so that it ends decayed.
+    fit_to_budget = args.max_minutes is not None and args.max_steps is None and not args.resume
+    result = train(config, out, resume=args.resume, device=args.device, max_minutes=args.max_minutes,
+                   fit_to_budget=fit_to_budget)
     if result.interrupted:
         sys.exit(130 if result.stopped_by_user else 0)
 
@@ -226,7 +240,7 @@ def load_model_for(args, overrides: list[str] = ()):
     """The config and the checkpoint a command should use: --checkpoint, else the config's."""
     from bard.checkpoint import load_checkpoint
     from bard.config import load_config
-    from bard.training import resolve_device
+    from bard.device import resolve_device
 
     config = load_config(args.config, [*args.overrides, *overrides])
     path = Path(args.checkpoint) if args.checkpoint else config.resolve(config.checkpoints.char_model)
@@ -234,19 +248,19 @@ def load_model_for(args, overrides: list[str] = ()):
 
 
 def cmd_eval(args) -> None:
-    import math
-
-    from bard.config import config_from_dict
-    from bard.corpus import load_corpus
-    from bard.training import evaluate
+    from bard.config import CorpusConfig, config_from_dict
+    from bard.evaluation import evaluate_checkpoint
 
     _, checkpoint = load_model_for(args)
-    saved = config_from_dict(checkpoint.meta["config"], source=str(checkpoint.path))
-    val_data = checkpoint.vocab.encode(load_corpus(saved).val_text)
-    device = next(checkpoint.model.parameters()).device
-    val_loss, val_chars = evaluate(checkpoint.model, val_data, saved.train.seq_len, device)
-    report = {"checkpoint": str(checkpoint.path), "val_loss": val_loss, "bpc": val_loss / math.log(2),
-              "val_chars": val_chars, "step": checkpoint.meta["step"], "parameters": checkpoint.model.num_parameters()}
+    trained_on = config_from_dict(checkpoint.meta["config"], source=str(checkpoint.path))
+    corpus = None
+    if args.gutenberg or args.corpus:
+        # Another text, read the way the model was trained to read (case, held-out share).
+        corpus = CorpusConfig(gutenberg=list(args.gutenberg), files=[str(Path(p).resolve()) for p in args.corpus],
+                              lowercase=trained_on.corpus.lowercase, val_fraction=trained_on.corpus.val_fraction)
+    report = evaluate_checkpoint(checkpoint, trained_on, corpus)
+    texts = [*args.gutenberg, *args.corpus] or ["its own training corpus"]
+    report["texts"] = texts
     if args.json:
         print(json.dumps(report))
         return
@@ -254,9 +268,10 @@ def cmd_eval(args) -> None:
     from rich.table import Table
 
     table = Table(title=f"held-out loss of {checkpoint.path}", show_header=False)
-    table.add_row("validation loss", f"{val_loss:.4f} nats/char")
+    table.add_row("held-out text", f"last {trained_on.corpus.val_fraction:.0%} of {', '.join(texts)}")
+    table.add_row("validation loss", f"{report['val_loss']:.4f} nats/char")
     table.add_row("bits per character", f"{report['bpc']:.4f}")
-    table.add_row("validation characters", f"{val_chars:,}")
+    table.add_row("validation characters", f"{report['val_chars']:,}")
     table.add_row("training step", f"{report['step']:,}")
     table.add_row("parameters", f"{report['parameters']:,}")
     Console().print(table)
@@ -303,7 +318,7 @@ def cmd_sentiment(args) -> None:
         train_sentiment(config, Path(args.out), max_minutes=args.max_minutes, device=args.device)
         return
     from bard.sentiment import SentimentScorer
-    from bard.training import resolve_device
+    from bard.device import resolve_device
 
     path = Path(args.checkpoint) if args.checkpoint else config.resolve(config.checkpoints.sentiment)
     scorer = SentimentScorer.load(path, resolve_device(args.device))
@@ -334,7 +349,7 @@ def load_responder(args):
     """The config and the responder with the shared flags of reply, chat and discord applied over the config."""
     from bard.config import load_config
     from bard.responder import Responder
-    from bard.training import resolve_device
+    from bard.device import resolve_device
 
     flags = {"responder.persona": args.persona, "responder.mood": args.mood,
              "sample.temperature": args.temperature, "responder.candidates": args.candidates}
@@ -446,7 +461,7 @@ def cmd_tune_temperature(args) -> None:
 
     from bard.config import DEFAULT_CONFIG_PATH, load_config, set_config_value
     from bard.responder import Responder
-    from bard.training import resolve_device
+    from bard.device import resolve_device
     from bard.tuning import Sweep, best_of, plot
 
     config_path = Path(args.config) if args.config else DEFAULT_CONFIG_PATH

@@ -31,10 +31,8 @@ def bounded(default, *, low=None, high=None, low_open=False, choices=None):
 
 @dataclass
 class CorpusConfig:
-    gutenberg: list[str] = bounded(
-        ["shakespeare-caesar.txt", "shakespeare-hamlet.txt", "shakespeare-macbeth.txt"]
-    )
-    files: list[str] = bounded([])
+    gutenberg: list[str] = bounded([])
+    files: list[str] = bounded(["corpora/folio"])
     lowercase: bool = True
     val_fraction: float = bounded(0.1, low=0.0, high=0.5, low_open=True)
 
@@ -60,7 +58,7 @@ class TrainConfig:
     grad_clip: float = bounded(1.0, low=0.0, low_open=True)
     eval_every: int = bounded(100, low=1)
     seed: int = 1337
-    amp: bool = True
+    precision: str = bounded("auto", choices=("auto", "float32", "bfloat16", "float16"))
 
 
 @dataclass
@@ -179,9 +177,15 @@ def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Co
     return config
 
 
+# Keys that older checkpoints carry and this version reads no more (train.amp became train.precision).
+RETIRED_KEYS = {"train": ("amp",)}
+
+
 def config_from_dict(data: dict, source: str, base_dir: Path = PROJECT_ROOT) -> Config:
     """Rebuild a Config saved with Config.to_dict (e.g. from a checkpoint), checking it as a file."""
     config = Config(base_dir=base_dir)
+    data = {section: {k: v for k, v in (values or {}).items() if k not in RETIRED_KEYS.get(section, ())}
+            for section, values in data.items()}
     apply_mapping(config, data, source)
     return config
 

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import io
 import logging
+import re
+from collections import Counter
 from textwrap import shorten
 from dataclasses import dataclass
 from pathlib import Path
 
-from bard.config import Config
+from bard.config import PROJECT_ROOT, Config
 from bard.errors import CorpusError
 
 log = logging.getLogger(__name__)
@@ -29,6 +31,14 @@ class Corpus:
     documents: list[Document]
     train_text: str
     val_text: str
+    words: dict  # see word_record
+
+
+# A word with its apostrophes ('tis, o'er, lov'd), in the original case.
+CASED_WORD = re.compile(r"'?[A-Za-z]+(?:'[A-Za-z]+)*'?")
+# A word printed capitalized at least this often may be a name (the responder checks it is no
+# English word before it capitalizes it in a lowercased model's replies).
+CAPITALIZED_SHARE = 0.9
 
 
 def ensure_nltk_data(package: str, resource: str) -> None:
@@ -112,7 +122,8 @@ def local_text_paths(path: Path) -> list[Path]:
     return [path]
 
 
-def load_documents(config: Config) -> list[Document]:
+def read_documents(config: Config) -> list[Document]:
+    """The configured texts in their original case."""
     corpus = config.corpus
     documents = [Document(f"gutenberg:{fileid}", read_gutenberg(fileid)) for fileid in corpus.gutenberg]
     for entry in corpus.files:
@@ -120,9 +131,31 @@ def load_documents(config: Config) -> list[Document]:
             documents.append(Document(str(path), read_text_file(path)))
     if not documents:
         raise CorpusError("the corpus is empty: list gutenberg file ids or files under `corpus:`")
-    if corpus.lowercase:
-        documents = [Document(d.name, d.text.lower()) for d in documents]
     return documents
+
+
+def case_folded(documents: list[Document], config: Config) -> list[Document]:
+    return [Document(d.name, d.text.lower()) for d in documents] if config.corpus.lowercase else documents
+
+
+def load_documents(config: Config) -> list[Document]:
+    """The configured texts, lowercased when corpus.lowercase is on."""
+    return case_folded(read_documents(config), config)
+
+
+def word_record(documents: list[Document]) -> dict:
+    """What the responder's lexicon needs from the corpus, small enough to ship in a checkpoint:
+    every word (lowercased), and those nearly always capitalized (names, in the Folio)."""
+    cased = Counter()
+    for document in documents:
+        cased.update(CASED_WORD.findall(document.text))
+    totals, capitals = Counter(), Counter()
+    for word, count in cased.items():
+        totals[word.lower()] += count
+        if word.lstrip("'")[0].isupper():
+            capitals[word.lower()] += count
+    return {"words": sorted(totals),
+            "capitalized": sorted(w for w, n in totals.items() if capitals[w] >= CAPITALIZED_SHARE * n)}
 
 
 def split_text(text: str, val_fraction: float) -> tuple[str, str]:
@@ -133,7 +166,10 @@ def split_text(text: str, val_fraction: float) -> tuple[str, str]:
 
 
 def load_corpus(config: Config) -> Corpus:
-    documents = load_documents(config)
+    original = read_documents(config)
+    words = word_record(original)
+    documents = case_folded(original, config)
+    del original
     for d in documents:
         if len(d.text) < 2:
             raise CorpusError(f"{d.name} is too short to split into training and validation text")
@@ -142,16 +178,21 @@ def load_corpus(config: Config) -> Corpus:
         documents=documents,
         train_text="".join(train for train, _ in pieces),
         val_text="".join(val for _, val in pieces),
+        words=words,
     )
 
 
 def corpus_record(config: Config) -> dict:
-    """What a checkpoint stores to rebuild its exact validation split later (absolute paths, so
-    it does not depend on where the config file was)."""
+    """What a checkpoint stores to rebuild its exact validation split later: paths inside the
+    project relative to it (so a shipped checkpoint finds its corpus in any clone), others absolute."""
     corpus = config.corpus
+
+    def portable(path: Path) -> str:
+        return str(path.relative_to(PROJECT_ROOT) if path.is_relative_to(PROJECT_ROOT) else path)
+
     return {
         "gutenberg": list(corpus.gutenberg),
-        "files": [str(config.resolve(f)) for f in corpus.files],
+        "files": [portable(config.resolve(f).resolve()) for f in corpus.files],
         "lowercase": corpus.lowercase,
         "val_fraction": corpus.val_fraction,
     }

@@ -21,13 +21,14 @@ import torch
 
 from bard.checkpoint import load_checkpoint
 from bard.config import PERSONAS, Config, config_from_dict, parse_value, set_value
-from bard.corpus import load_documents
+from bard.corpus import read_documents, word_record
 from bard.errors import ConfigError
 from bard.model import CharLSTM, State, concat_states, repeat_state
 from bard.sampling import continue_batch, for_sampling, make_generator, prime
 from bard.scoring import Lexicon, mood_fit, overlap, repetition, words
 from bard.sentiment import SentimentScorer
 from bard.vocabulary import Vocabulary
+from bard.wordlists import shipped
 
 SPEECH_END = "\n\n"
 # A new speech inside a sample: an indented line, as speaker tags are printed.
@@ -195,13 +196,13 @@ class Responder:
     @classmethod
     def load(cls, config: Config, checkpoint: str | None = None, sentiment: str | None = None,
              device: str | torch.device = "cpu", seed: int | None = None) -> Responder:
-        """The shipped models (or the given checkpoints) and a lexicon of the model's own corpus."""
+        """The shipped models (or the given checkpoints) and a lexicon of the model's own corpus,
+        whose words the checkpoint carries (checkpoints from before bard 0.2 re-read the corpus)."""
         char = load_checkpoint(checkpoint or config.resolve(config.checkpoints.char_model), device)
         scorer = SentimentScorer.load(sentiment or config.resolve(config.checkpoints.sentiment), device)
         trained_on = config_from_dict(char.meta["config"], source=str(char.path))
-        # The lexicon learns which words are names from the corpus in its original case.
-        cased = dataclasses.replace(trained_on, corpus=dataclasses.replace(trained_on.corpus, lowercase=False))
-        lexicon = Lexicon.build([d.text for d in load_documents(cased)], scorer.modernizer)
+        corpus_words = char.meta.get("words") or word_record(read_documents(trained_on))
+        lexicon = Lexicon.build(corpus_words, shipped(), scorer.modernizer)
         return cls(char.model, char.vocab, lexicon, scorer, config, seed, char.path.name, trained_on)
 
     # The script the model reads ------------------------------------------------------------------

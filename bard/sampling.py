@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import torch
 
+from bard.device import resolve_precision
 from bard.model import CharLSTM, State, repeat_state
 from bard.vocabulary import Vocabulary
 
@@ -70,21 +71,6 @@ def continue_batch(model: CharLSTM, logits: torch.Tensor, state: State, length: 
         if stop is not None and (t + 1) % STOP_CHECK_EVERY == 0 and stop(out[:, : t + 1]):
             return out[:, : t + 1], state
     return out, state
-
-
-def bf16_is_native(device: torch.device) -> bool:
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    return torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
-
-
-def resolve_precision(precision: str, device: torch.device) -> str:
-    """`auto` becomes bfloat16 on CPUs that multiply it natively (AVX512-BF16 or AMX), else float32.
-    GPUs stay in float32 under `auto`: they sample fast enough, and cuDNN's bfloat16 LSTM support
-    varies by version."""
-    if precision == "auto":
-        return "bfloat16" if device.type == "cpu" and bf16_is_native(device) else "float32"
-    return precision
 
 
 def for_sampling(model: CharLSTM, precision: str) -> CharLSTM:

@@ -1,17 +1,16 @@
-"""Scoring candidate replies: spelling (the training corpus's words plus NLTK's English word list,
-read through Folio spelling and regular inflections), degenerate repetition, overlap with the
+"""Scoring candidate replies: spelling (the training corpus's words plus the shipped English word
+list, read through Folio spelling and regular inflections), degenerate repetition, overlap with the
 user's words, and fit to a target mood."""
 
 from __future__ import annotations
 
 import re
-from collections import Counter
 from functools import lru_cache
 
 import numpy as np
 
-from bard.corpus import nltk_corpus
 from bard.spelling import Modernizer
+from bard.wordlists import WordLists
 
 # Words with their apostrophes: o'er, th', 'tis, lov'd.
 WORD = re.compile(r"'?[a-z]+(?:'[a-z]+)*'?")
@@ -21,7 +20,6 @@ EARLY_MODERN_STOPWORDS = {
     "thou", "thee", "thy", "thine", "ye", "hath", "doth", "art", "hast", "dost", "shalt", "wilt",
     "tis", "twas", "ere", "oft", "unto", "upon", "yet", "shall", "would", "let", "must",
 }
-CAPITALIZED_SHARE = 0.9
 
 
 def words(text: str) -> list[str]:
@@ -53,24 +51,15 @@ class Lexicon:
         self.known = lru_cache(maxsize=65536)(self._known)
 
     @classmethod
-    def build(cls, corpus_texts: list[str], modernizer: Modernizer) -> Lexicon:
-        """From the training corpus in its original case, NLTK's `words` and `stopwords`."""
-        word_list = nltk_corpus("words").words()
-        english = {w for w in word_list if w.islower()}
-        proper = {w.lower() for w in word_list if w[:1].isupper()} - english
-        cased = Counter(w for text in corpus_texts for w in re.findall(r"[A-Za-z]+(?:'[A-Za-z]+)*", text))
-        totals, capitals = Counter(), Counter()
-        for word, count in cased.items():
-            totals[word.lower()] += count
-            if word[0].isupper():
-                capitals[word.lower()] += count
-        corpus_words = {w for text in corpus_texts for w in words(text)}
-        stopwords = set(nltk_corpus("stopwords").words("english")) | EARLY_MODERN_STOPWORDS
-        lexicon = cls(corpus_words, english, proper, stopwords, modernizer)
+    def build(cls, corpus_words: dict, word_lists: WordLists, modernizer: Modernizer) -> Lexicon:
+        """From the training corpus's word record (bard.corpus.word_record, kept in the checkpoint)
+        and the shipped word lists."""
+        stopwords = set(word_lists.stopwords) | EARLY_MODERN_STOPWORDS
+        proper = set(word_lists.names)
+        lexicon = cls(set(corpus_words["words"]), set(word_lists.english), proper, stopwords, modernizer)
         # The Folio capitalizes every verse line and many nouns, so only a word that is nearly always
         # capitalized and is no English word, even in modern spelling or inflected, counts as a name.
-        proper |= {w for w, n in totals.items() if capitals[w] >= CAPITALIZED_SHARE * n
-                   and not lexicon.inflected(w, lexicon.is_english)}
+        proper |= {w for w in corpus_words["capitalized"] if not lexicon.inflected(w, lexicon.is_english)}
         return lexicon
 
     def is_english(self, word: str) -> bool:

@@ -26,6 +26,7 @@ from bard.checkpoint import MISMATCH, atomic_save, mismatch_error, read_checkpoi
 from bard.config import Config, SentimentConfig
 from bard.corpus import ensure_nltk_data, nltk_corpus
 from bard.spelling import Modernizer
+from bard.wordlists import shipped
 
 FORMAT = "bard-sentiment/1"
 PAD, UNK = 0, 1
@@ -110,10 +111,6 @@ class Encoder:
         return ids, torch.tensor([len(row) for row in rows])
 
 
-def english_words() -> set[str]:
-    return {w.lower() for w in nltk_corpus("words").words()}
-
-
 class SentimentScorer:
     """The trained classifier, loaded once: score(texts) -> positive probabilities (numpy)."""
 
@@ -135,7 +132,7 @@ class SentimentScorer:
             raise mismatch_error(Path(path), e) from None
         frequencies = dict(zip(meta["words"], meta["counts"]))
         encoder = Encoder(meta["words"], meta["sentiment_config"]["max_tokens"])
-        return cls(model.to(device), encoder, Modernizer(english_words(), frequencies), meta)
+        return cls(model.to(device), encoder, Modernizer(shipped().all_words, frequencies), meta)
 
     def tokens(self, text: str) -> list[str]:
         return TOKEN.findall(self.modernizer.text(text))  # modernizer.text lowercases already
@@ -204,7 +201,7 @@ def run_epoch(model, optimizer, encoder, examples, batch_size, generator, device
 
 def train_sentiment(config: Config, out_dir: Path, *, max_minutes: float | None = None, device: str = "cpu",
                     console: Console | None = None) -> SentimentResult:
-    from bard.training import resolve_device
+    from bard.device import resolve_device
 
     console = console or Console(stderr=True, soft_wrap=True)
     sc = config.sentiment

@@ -1,5 +1,6 @@
 """`bard train`: every position of every sequence is a target; AdamW, warmup + cosine decay,
-gradient clipping, periodic validation, atomic best/last checkpoints and exact resume."""
+gradient clipping, mixed precision, periodic validation, atomic best/last checkpoints, exact resume,
+and a schedule sized to a time budget."""
 
 from __future__ import annotations
 
@@ -20,22 +21,19 @@ from torch.nn.parallel import DistributedDataParallel
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from bard.checkpoint import load_checkpoint, save_checkpoint
+from bard.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from bard.config import Config, TrainConfig, config_from_dict
 from bard.corpus import corpus_record, load_corpus
+from bard.device import resolve_device, training_precision
 from bard.errors import BardError
+from bard.evaluation import evaluate
 from bard.model import CharLSTM
 from bard.vocabulary import Vocabulary
 
-EVAL_STREAMS = 16  # parallel contiguous streams the validation text is cut into
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise BardError("--device cuda was asked for, but PyTorch sees no CUDA device")
-    return torch.device(name)
+# Steps timed to size a schedule to its time budget (after the first, which pays one-off costs).
+PROBE_STEPS = 8
+# Share of the measured budget the sized schedule may fill: throughput drifts by a few percent.
+BUDGET_SHARE = 0.95
 
 
 @dataclass
@@ -63,13 +61,13 @@ def start_distributed(device: torch.device) -> tuple[Ranks, torch.device]:
     return Ranks(dist.get_rank(), dist.get_world_size()), device
 
 
-def all_agree(flag: bool, ranks: Ranks, device: torch.device) -> bool:
-    """True on every rank when it is true on any, so that all ranks stop at the same step."""
+def all_max(value: float, ranks: Ranks, device: torch.device) -> float:
+    """The largest `value` over all ranks, so that every rank takes the same decision."""
     if ranks.world == 1:
-        return flag
-    tensor = torch.tensor([float(flag)], device=device)
+        return value
+    tensor = torch.tensor([float(value)], device=device)
     dist.all_reduce(tensor, op=dist.ReduceOp.MAX)
-    return bool(tensor.item())
+    return tensor.item()
 
 
 def learning_rate(step: int, config: TrainConfig) -> float:
@@ -89,38 +87,24 @@ def sample_batch(data: torch.Tensor, batch_size: int, seq_len: int, generator: t
     return windows[:, :-1], windows[:, 1:]
 
 
-@torch.inference_mode()  # on a generator, torch enters the mode around each step only
-def held_out_logits(model: CharLSTM, data: torch.Tensor, seq_len: int, device: torch.device):
-    """Logits and targets over `data`, read as contiguous streams with the state carried, the way
-    the sampler reads text, `seq_len` characters at a time."""
-    was_training = model.training
-    model.eval()
-    streams = max(1, min(EVAL_STREAMS, (len(data) - 1) // seq_len))
-    length = (len(data) - 1) // streams
-    inputs = data[: streams * length].view(streams, length).to(device)
-    targets = data[1 : streams * length + 1].view(streams, length).to(device)
-    state = None
-    for t in range(0, length, seq_len):
-        logits, state = model(inputs[:, t : t + seq_len], state)
-        yield logits.float().flatten(0, 1), targets[:, t : t + seq_len].flatten().long()
-    model.train(was_training)
-
-
-def evaluate(model: CharLSTM, data: torch.Tensor, seq_len: int, device: torch.device) -> tuple[float, int]:
-    """Mean loss in nats/char over `data` (see held_out_logits). Returns (loss, characters scored)."""
-    total, count = 0.0, 0
-    for logits, targets in held_out_logits(model, data, seq_len, device):
-        total += F.cross_entropy(logits, targets, reduction="sum").item()
-        count += len(targets)
-    return total / count, count
-
-
 def make_optimizer(model: CharLSTM, config: TrainConfig) -> torch.optim.AdamW:
     # Weight decay on matrices only: decaying biases and layer gains just fights the fit.
     decay = [p for p in model.parameters() if p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.dim() < 2]
     groups = [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
     return torch.optim.AdamW(groups, lr=config.lr, betas=(0.9, 0.99))
+
+
+def autocast_for(precision: str, device: torch.device):
+    """The autocast context for a training precision; the weights and optimizer stay float32."""
+    dtype = {"bfloat16": torch.bfloat16, "float16": torch.float16}.get(precision)
+    return torch.autocast(device.type, dtype=dtype) if dtype else nullcontext()
+
+
+def steps_for_budget(seconds_left: float, step_seconds: float, eval_seconds: float, eval_every: int) -> int:
+    """Steps that fit in `seconds_left`, counting the evaluations among them and a final one."""
+    per_step = step_seconds + eval_seconds / eval_every
+    return max(1, int((BUDGET_SHARE * seconds_left - eval_seconds) / per_step))
 
 
 class StopRequest:
@@ -156,6 +140,32 @@ class TrainResult:
     chars_per_second: float
 
 
+@dataclass
+class Data:
+    vocab: Vocabulary
+    train: torch.Tensor
+    val: torch.Tensor
+    words: dict  # the corpus's word record, for the responder's lexicon
+
+
+def prepare_data(config: Config, vocab: Vocabulary | None, console: Console) -> Data:
+    """The corpus encoded as compact id tensors (the text itself is dropped after)."""
+    with console.status("reading the corpus"):
+        corpus = load_corpus(config)
+        vocab = vocab or Vocabulary.from_text(corpus.train_text)
+        words = corpus.words
+    with Progress(TextColumn("encoding"), BarColumn(), TextColumn("{task.completed:,} / {task.total:,} characters"),
+                  console=console, transient=True) as progress:
+        task = progress.add_task("encode", total=len(corpus.train_text) + len(corpus.val_text))
+        train_data = vocab.encode(corpus.train_text, lambda n: progress.advance(task, n))
+        val_data = vocab.encode(corpus.val_text, lambda n: progress.advance(task, n))
+    seq_len = config.train.seq_len
+    if len(train_data) <= seq_len or len(val_data) < 2:
+        raise BardError(f"the corpus is too small for seq_len {seq_len}: "
+                        f"{len(train_data)} training and {len(val_data)} validation characters")
+    return Data(vocab, train_data, val_data, words)
+
+
 def saved_run_config(out_dir: Path) -> Config:
     """The config a run in `out_dir` was started with, from its last.pt."""
     last_path = out_dir / "last.pt"
@@ -163,147 +173,185 @@ def saved_run_config(out_dir: Path) -> Config:
 
 
 def train(config: Config, out_dir: Path, *, resume: bool = False, device: str = "auto",
-          max_minutes: float | None = None, console: Console | None = None) -> TrainResult:
+          max_minutes: float | None = None, fit_to_budget: bool = False,
+          console: Console | None = None) -> TrainResult:
+    """Train, or continue with `resume`. With `max_minutes`, stop and save when the time is up; with
+    `fit_to_budget` as well, first size train.max_steps so that warmup and decay end inside it."""
     ranks, device = start_distributed(resolve_device(device))
+    console = console or Console(stderr=True, soft_wrap=True, quiet=not ranks.leader)
     try:
-        return train_ranks(config, out_dir, ranks, device, resume, max_minutes,
-                           console or Console(stderr=True, soft_wrap=True, quiet=not ranks.leader))
+        return Trainer(config, out_dir, ranks, device, resume, console).run(max_minutes, fit_to_budget)
     finally:
         if ranks.world > 1:
             dist.destroy_process_group()
 
 
-def train_ranks(config: Config, out_dir: Path, ranks: Ranks, device: torch.device, resume: bool,
-                max_minutes: float | None, console: Console) -> TrainResult:
-    """The training loop. Under torchrun every rank draws the same global batch (one shared batch
+class Trainer:
+    """One training run. Under torchrun every rank draws the same global batch (one shared batch
     generator, so resume stays exact) and trains on its own slice; DistributedDataParallel averages
     the gradients; only rank 0 evaluates, prints and writes files."""
-    tc = config.train
-    if tc.batch_size % ranks.world:
-        raise BardError(f"train.batch_size {tc.batch_size} must divide evenly among {ranks.world} processes")
-    local = slice(ranks.rank * tc.batch_size // ranks.world, (ranks.rank + 1) * tc.batch_size // ranks.world)
-    last_path, best_path = out_dir / "last.pt", out_dir / "best.pt"
 
-    with console.status("reading the corpus"):
-        corpus = load_corpus(config)
-        previous = load_checkpoint(last_path) if resume else None
-        vocab = previous.vocab if previous else Vocabulary.from_text(corpus.train_text)
-    with Progress(TextColumn("encoding"), BarColumn(), TextColumn("{task.completed:,} / {task.total:,} characters"),
-                  console=console, transient=True) as progress:
-        task = progress.add_task("encode", total=len(corpus.train_text) + len(corpus.val_text))
-        train_data = vocab.encode(corpus.train_text, lambda n: progress.advance(task, n))
-        val_data = vocab.encode(corpus.val_text, lambda n: progress.advance(task, n))
-    del corpus  # the compact id tensors are all training needs
-    if len(train_data) <= tc.seq_len or len(val_data) < 2:
-        raise BardError(f"the corpus is too small for seq_len {tc.seq_len}: "
-                        f"{len(train_data)} training and {len(val_data)} validation characters")
+    def __init__(self, config: Config, out_dir: Path, ranks: Ranks, device: torch.device, resume: bool,
+                 console: Console):
+        tc = config.train
+        if tc.batch_size % ranks.world:
+            raise BardError(f"train.batch_size {tc.batch_size} must divide evenly among {ranks.world} processes")
+        self.config, self.ranks, self.device, self.console = config, ranks, device, console
+        self.last_path, self.best_path = out_dir / "last.pt", out_dir / "best.pt"
+        self.out_dir = out_dir
+        previous = load_checkpoint(self.last_path) if resume else None
+        self.data = prepare_data(config, previous.vocab if previous else None, console)
 
-    torch.manual_seed(tc.seed)
-    model = CharLSTM(len(vocab), config.model).to(device)
-    optimizer = make_optimizer(model, tc)
-    forward = model
-    batches = torch.Generator().manual_seed(tc.seed)
-    use_amp = tc.amp and device.type == "cuda"
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
-    autocast = torch.autocast("cuda", dtype=torch.float16) if use_amp else nullcontext()
-    step, best_val, elapsed_before = 0, math.inf, 0.0
-    if previous:
+        torch.manual_seed(tc.seed)
+        self.model = CharLSTM(len(self.data.vocab), config.model).to(device)
+        self.optimizer = make_optimizer(self.model, tc)
+        self.batches = torch.Generator().manual_seed(tc.seed)
+        self.precision = training_precision(tc.precision, device)
+        self.autocast = autocast_for(self.precision, device)
+        # float16 needs its loss scaled to keep small gradients; bfloat16 has float32's range.
+        self.scaler = torch.amp.GradScaler(device.type, enabled=self.precision == "float16")
+        self.step, self.best_val, self.elapsed_before = 0, math.inf, 0.0
+        if previous:
+            self.restore(previous)
+        self.forward = self.model
+        if ranks.world > 1:
+            self.forward = DistributedDataParallel(self.model, device_ids=[device.index] if device.type == "cuda" else None)
+        self.local = slice(ranks.rank * tc.batch_size // ranks.world, (ranks.rank + 1) * tc.batch_size // ranks.world)
+        self.started = time.time()
+
+    def restore(self, previous: Checkpoint) -> None:
         state = previous.training
-        model.load_state_dict(previous.model.state_dict())
-        optimizer.load_state_dict(state["optimizer"])
-        scaler.load_state_dict(state["scaler"])
-        batches.set_state(state["batch_rng"])
+        self.model.load_state_dict(previous.model.state_dict())
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scaler.load_state_dict(state["scaler"])
+        self.batches.set_state(state["batch_rng"])
         torch.set_rng_state(state["torch_rng"])
-        if device.type == "cuda" and state.get("cuda_rng") is not None:
+        if self.device.type == "cuda" and state.get("cuda_rng") is not None:
             torch.cuda.set_rng_state(state["cuda_rng"])
-        step, best_val = previous.meta["step"], previous.meta["best_val_loss"]
-        elapsed_before = previous.meta["elapsed_s"]
+        self.step, self.best_val = previous.meta["step"], previous.meta["best_val_loss"]
+        self.elapsed_before = previous.meta["elapsed_s"]
 
-    if ranks.world > 1:
-        forward = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
-    if ranks.leader:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    chars_per_step = tc.batch_size * tc.seq_len
+    # One step, one evaluation ---------------------------------------------------------------------
 
-    def meta(val_loss):
-        return {"step": step, "val_loss": val_loss, "best_val_loss": best_val, "val_chars": len(val_data),
-                "train_chars": len(train_data), "elapsed_s": elapsed_before + (time.time() - started),
-                "config": {**config.to_dict(), "corpus": corpus_record(config)}, "device": device.type}
+    def train_step(self) -> float:
+        tc = self.config.train
+        for group in self.optimizer.param_groups:
+            group["lr"] = learning_rate(self.step, tc)
+        x, y = sample_batch(self.data.train, tc.batch_size, tc.seq_len, self.batches)
+        x, y = x[self.local].to(self.device, non_blocking=True), y[self.local].to(self.device, non_blocking=True)
+        with self.autocast:
+            logits, _ = self.forward(x)
+            loss = F.cross_entropy(logits.float().flatten(0, 1), y.flatten())
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.unscale_(self.optimizer)
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.train.grad_clip)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.step += 1
+        return loss.item()
 
-    def save_last(val_loss):
-        training = {"optimizer": optimizer.state_dict(), "scaler": scaler.state_dict(),
-                    "batch_rng": batches.get_state(), "torch_rng": torch.get_rng_state(),
-                    "cuda_rng": torch.cuda.get_rng_state() if device.type == "cuda" else None}
-        save_checkpoint(last_path, model, vocab, meta(val_loss), training)
+    def validate(self) -> float:
+        return evaluate(self.model, self.data.val, self.config.train.seq_len, self.device, self.autocast)[0]
 
-    processes = f" x {ranks.world} processes" if ranks.world > 1 else ""
-    console.print(f"[bold]bard train[/] {model.num_parameters():,} parameters ({config.model.cell}, "
-                  f"{config.model.layers}x{config.model.hidden}) on {device}{processes}; {len(train_data):,} training / "
-                  f"{len(val_data):,} validation characters; vocabulary {len(vocab)}")
-    if previous:
-        console.print(f"resuming {last_path} at step {step}")
+    # Checkpoints --------------------------------------------------------------------------------
 
-    model.train()
-    started = time.time()
-    train_seconds, steps_timed, loss_sum, loss_count = 0.0, 0, 0.0, 0
-    val_loss, interrupted, saved_step = None, False, step
-    progress = Progress(TextColumn("step {task.completed}/{task.total}"), BarColumn(),
-                        TextColumn("loss {task.fields[loss]:.3f}"), TextColumn("{task.fields[speed]:,.0f} chars/s"),
-                        TimeRemainingColumn(), console=console)
-    with progress, StopRequest() as stop:
-        task = progress.add_task("train", total=tc.max_steps, completed=step, loss=float("nan"), speed=0.0)
-        while step < tc.max_steps:
-            step_started = time.time()
-            lr = learning_rate(step, tc)
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            x, y = sample_batch(train_data, tc.batch_size, tc.seq_len, batches)
-            x, y = x[local].to(device, non_blocking=True), y[local].to(device, non_blocking=True)
-            with autocast:
-                logits, _ = forward(x)
-                loss = F.cross_entropy(logits.float().flatten(0, 1), y.flatten())
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.unscale_(optimizer)
-            torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
-            scaler.step(optimizer)
-            scaler.update()
-            step += 1
-            loss_sum, loss_count = loss_sum + loss.item(), loss_count + 1
-            train_seconds += time.time() - step_started
-            steps_timed += 1
-            speed = steps_timed * chars_per_step / train_seconds
-            progress.update(task, completed=step, loss=loss_sum / loss_count, speed=speed)
+    def meta(self, val_loss: float | None) -> dict:
+        return {"step": self.step, "val_loss": val_loss, "best_val_loss": self.best_val,
+                "val_chars": len(self.data.val), "train_chars": len(self.data.train),
+                "elapsed_s": self.elapsed_before + time.time() - self.started,
+                "config": {**self.config.to_dict(), "corpus": corpus_record(self.config)},
+                "device": self.device.type, "precision": self.precision, "words": self.data.words}
 
-            out_of_time = max_minutes is not None and time.time() - started >= max_minutes * 60
-            stopping = all_agree(stop.requested or out_of_time, ranks, device)
-            if ranks.leader and (step % tc.eval_every == 0 or step == tc.max_steps or stopping):
-                val_loss, _ = evaluate(model, val_data, tc.seq_len, device)
-                improved = val_loss < best_val
-                best_val = min(best_val, val_loss)
-                record = {"step": step, "train_loss": loss_sum / loss_count, "val_loss": val_loss,
-                          "val_bpc": val_loss / math.log(2), "lr": lr, "chars_per_s": speed,
-                          "elapsed_s": elapsed_before + time.time() - started}
-                with open(out_dir / "metrics.jsonl", "a") as f:
-                    f.write(json.dumps(record) + "\n")
-                progress.console.print(f"step {step:>6}  train {record['train_loss']:.4f}  val {val_loss:.4f} nats/char "
-                                       f"({record['val_bpc']:.3f} bpc){'  *best' if improved else ''}")
-                loss_sum, loss_count = 0.0, 0
-                if improved:
-                    save_checkpoint(best_path, model, vocab, meta(val_loss))
-                save_last(val_loss)
-                saved_step = step
-            if stopping:
-                interrupted = True
-                break
-        if ranks.leader and saved_step != step:
-            save_last(val_loss)
+    def save(self, val_loss: float | None, improved: bool) -> None:
+        if improved:
+            save_checkpoint(self.best_path, self.model, self.data.vocab, self.meta(val_loss))
+        training = {"optimizer": self.optimizer.state_dict(), "scaler": self.scaler.state_dict(),
+                    "batch_rng": self.batches.get_state(), "torch_rng": torch.get_rng_state(),
+                    "cuda_rng": torch.cuda.get_rng_state() if self.device.type == "cuda" else None}
+        save_checkpoint(self.last_path, self.model, self.data.vocab, self.meta(val_loss), training)
 
-    speed = steps_timed * chars_per_step / max(train_seconds, 1e-9)
-    if interrupted:
-        why = "interrupted" if stop.requested else "time budget reached"
-        console.print(f"{why} at step {step}/{tc.max_steps}; saved {last_path}. "
-                      f"Continue with: bard train --out {out_dir} --resume")
-    else:
-        console.print(f"done: step {step}, best validation loss {best_val:.4f} nats/char; {best_path}")
-    return TrainResult(step, best_val, interrupted, stop.requested, speed)
+    def record(self, val_loss: float, train_loss: float, speed: float, progress: Progress) -> None:
+        improved = val_loss < self.best_val
+        self.best_val = min(self.best_val, val_loss)
+        entry = {"step": self.step, "train_loss": train_loss, "val_loss": val_loss,
+                 "val_bpc": val_loss / math.log(2), "lr": learning_rate(self.step - 1, self.config.train),
+                 "chars_per_s": speed, "elapsed_s": self.elapsed_before + time.time() - self.started}
+        with open(self.out_dir / "metrics.jsonl", "a") as f:
+            f.write(json.dumps(entry) + "\n")
+        progress.console.print(f"step {self.step:>6}  train {train_loss:.4f}  val {val_loss:.4f} nats/char "
+                               f"({entry['val_bpc']:.3f} bpc){'  *best' if improved else ''}")
+        self.save(val_loss, improved)
+
+    # The run ----------------------------------------------------------------------------------------
+
+    def fit_schedule(self, budget_s: float) -> None:
+        """Set train.max_steps from the measured cost of a step and of an evaluation, so that the
+        whole schedule ends inside the budget. Every rank takes the slowest rank's figures."""
+        tc = self.config.train
+        self.train_step()  # the first step pays one-off costs (allocation, kernel choice)
+        started = time.time()
+        for _ in range(PROBE_STEPS):
+            self.train_step()
+        step_s = all_max((time.time() - started) / PROBE_STEPS, self.ranks, self.device)
+        started = time.time()
+        if self.ranks.leader:
+            self.validate()
+        eval_s = all_max(time.time() - started, self.ranks, self.device)
+        left = budget_s - (time.time() - self.started)
+        tc.max_steps = self.step + steps_for_budget(left, step_s, eval_s, tc.eval_every)
+        self.console.print(f"time budget {budget_s / 60:g} min: {step_s * 1000:.0f} ms a step, "
+                           f"{eval_s:.1f} s an evaluation -> {tc.max_steps:,} steps")
+
+    def run(self, max_minutes: float | None, fit_to_budget: bool) -> TrainResult:
+        tc, ranks = self.config.train, self.ranks
+        if ranks.leader:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+        processes = f" x {ranks.world} processes" if ranks.world > 1 else ""
+        self.console.print(
+            f"[bold]bard train[/] {self.model.num_parameters():,} parameters ({self.config.model.cell}, "
+            f"{self.config.model.layers}x{self.config.model.hidden}) on {self.device}{processes} in {self.precision}; "
+            f"{len(self.data.train):,} training / {len(self.data.val):,} validation characters; "
+            f"vocabulary {len(self.data.vocab)}")
+        if self.step:
+            self.console.print(f"resuming {self.last_path} at step {self.step}")
+        self.model.train()
+        self.started = time.time()
+        budget_s = max_minutes * 60 if max_minutes is not None else math.inf
+        if fit_to_budget and max_minutes is not None:
+            self.fit_schedule(budget_s)
+
+        chars_per_step = tc.batch_size * tc.seq_len
+        train_seconds, steps_timed, loss_sum, loss_count, speed = 0.0, 0, 0.0, 0, 0.0
+        val_loss, saved_step = None, self.step
+        progress = Progress(TextColumn("step {task.completed}/{task.total}"), BarColumn(),
+                            TextColumn("loss {task.fields[loss]:.3f}"), TextColumn("{task.fields[speed]:,.0f} chars/s"),
+                            TimeRemainingColumn(), console=self.console)
+        with progress, StopRequest() as stop:
+            task = progress.add_task("train", total=tc.max_steps, completed=self.step, loss=float("nan"), speed=0.0)
+            stopping = False
+            while self.step < tc.max_steps and not stopping:
+                step_started = time.time()
+                loss_sum, loss_count = loss_sum + self.train_step(), loss_count + 1
+                train_seconds, steps_timed = train_seconds + time.time() - step_started, steps_timed + 1
+                speed = steps_timed * chars_per_step / train_seconds
+                progress.update(task, completed=self.step, loss=loss_sum / loss_count, speed=speed)
+                out_of_time = time.time() - self.started >= budget_s
+                stopping = bool(all_max(stop.requested or out_of_time, ranks, self.device))
+                due = self.step % tc.eval_every == 0 or self.step == tc.max_steps or stopping
+                if ranks.leader and due:
+                    val_loss = self.validate()
+                    self.record(val_loss, loss_sum / loss_count, speed, progress)
+                    loss_sum, loss_count, saved_step = 0.0, 0, self.step
+            if ranks.leader and saved_step != self.step:
+                self.save(val_loss, improved=False)
+
+        interrupted = self.step < tc.max_steps
+        if interrupted:
+            why = "interrupted" if stop.requested else "time budget reached"
+            self.console.print(f"{why} at step {self.step}/{tc.max_steps}; saved {self.last_path}. "
+                               f"Continue with: bard train --out {self.out_dir} --resume")
+        else:
+            self.console.print(f"done: step {self.step}, best validation loss {self.best_val:.4f} nats/char; "
+                               f"{self.best_path}")
+        return TrainResult(self.step, self.best_val, interrupted, stop.requested, speed)

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from bard.corpus import load_corpus
 from bard.responder import Responder
 from bard.scoring import words
-from bard.training import held_out_logits
+from bard.evaluation import held_out_logits
 
 VERBATIM_CHARS = 40
 PROMPT_CHARS = 120

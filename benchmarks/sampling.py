@@ -16,7 +16,8 @@ import torch
 import book
 from bard.checkpoint import load_checkpoint
 from bard.config import load_config
-from bard.sampling import for_sampling, generate, resolve_precision
+from bard.device import resolve_precision
+from bard.sampling import for_sampling, generate
 
 SEED_TEXT = "ham. to be, or not to be, that is the question:\n"
 

@@ -11,7 +11,10 @@ if "NLTK_DATA" not in os.environ and SHARED_NLTK.is_dir():
 
 from bard.config import load_config  # noqa: E402
 
+# Tests train on NLTK's three plays (375k characters), a twelfth of the default Folio corpus.
+NLTK_PLAYS = "[shakespeare-caesar.txt, shakespeare-hamlet.txt, shakespeare-macbeth.txt]"
 TINY = [
+    f"corpus.gutenberg={NLTK_PLAYS}", "corpus.files=[]",
     "model.hidden=32", "model.layers=1", "model.embedding=16", "model.dropout=0.1",
     "train.seq_len=32", "train.batch_size=8", "train.max_steps=6", "train.eval_every=3",
     "train.warmup_steps=2",

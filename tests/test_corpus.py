@@ -1,14 +1,38 @@
+import hashlib
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+from bard.config import load_config
 from bard.corpus import load_corpus, load_documents, read_text_file, split_text
 from bard.errors import CorpusError
 
 
-def test_default_corpus_is_the_three_nltk_plays_lowercased(tiny_config):
+def test_default_corpus_is_the_folio_shipped_with_bard():
+    config = load_config(None)
+    documents = load_documents(config)
+    assert len(documents) == 35
+    assert [Path(d.name).name for d in documents][:2] == ["all_is_well_that_ends_well_gut_f.txt",
+                                                          "anthonie_and_cleopatra_gut_f.txt"]
+    # The bytes of ../shared/data/folio, as its README gives them (sha256 of the files in name order).
+    digest = hashlib.sha256(b"".join(Path(d.name).read_bytes() for d in documents)).hexdigest()
+    assert digest == "d3b606eddcde4d3ab25ca81965d2249e6f0b9064831f89e20b634bb34a84cca8"
+    assert all(d.text == d.text.lower() for d in documents)
+    # NLTK's three plays are three of these 35, so the default corpus holds none of NLTK's.
+    assert config.corpus.gutenberg == []
+
+
+def test_word_record_keeps_every_word_and_the_nearly_always_capitalized(tiny_config):
+    corpus = load_corpus(tiny_config)
+    assert {"hamlet", "horatio", "denmarke", "'tis", "the"} <= set(corpus.words["words"])
+    capitalized = set(corpus.words["capitalized"])
+    assert {"horatio", "denmarke", "caesar"} <= capitalized and "the" not in capitalized
+
+
+def test_nltk_plays_lowercased_match_the_book(tiny_config):
     documents = load_documents(tiny_config)
     assert [d.name for d in documents] == [
         "gutenberg:shakespeare-caesar.txt", "gutenberg:shakespeare-hamlet.txt", "gutenberg:shakespeare-macbeth.txt"]
@@ -83,7 +107,8 @@ def test_missing_nltk_data_offline_names_the_corpus_and_nltk_data(tmp_path):
     # whatever network this machine has.
     env = {**os.environ, "NLTK_DATA": str(tmp_path), "HOME": str(tmp_path),
            "https_proxy": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9"}
-    result = subprocess.run([sys.executable, "-m", "bard", "train", "--max-steps", "1"],
+    result = subprocess.run([sys.executable, "-m", "bard", "train", "--gutenberg", "shakespeare-hamlet.txt",
+                             "--max-steps", "1"],
                             capture_output=True, text=True, env=env, cwd=tmp_path)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()

@@ -8,9 +8,9 @@ MODERN = {"love", "upon", "joy", "villain", "sun", "sunn", "busy", "air", "aire"
 
 @pytest.fixture(scope="module")
 def modernizer():
-    from bard.sentiment import english_words
+    from bard.wordlists import shipped
 
-    return Modernizer(english_words(), {"sun": 900, "air": 500, "loved": 300, "love": 1000, "us": 800})
+    return Modernizer(shipped().all_words, {"sun": 900, "air": 500, "loved": 300, "love": 1000, "us": 800})
 
 
 @pytest.mark.parametrize("folio, modern", [

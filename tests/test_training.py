@@ -120,3 +120,36 @@ def test_corpus_too_small_for_the_sequence_length(tmp_path):
 
     with pytest.raises(BardError, match="too small for seq_len 32"):
         train(config, tmp_path / "run", device="cpu")
+
+
+def test_bfloat16_training_matches_float32(tiny_config, tmp_path):
+    # The same steps, batches and initial weights in both arithmetics; autocast keeps float32 master
+    # weights, so the held-out losses may differ only by bfloat16's rounding.
+    tc = tiny_config.train
+    tc.max_steps, tc.eval_every, tc.batch_size, tc.lr, tiny_config.model.dropout = 80, 80, 16, 0.01, 0.0
+    losses = {}
+    for precision in ("float32", "bfloat16"):
+        tc.precision = precision
+        losses[precision] = train(tiny_config, tmp_path / precision, device="cpu").best_val_loss
+        assert load_checkpoint(tmp_path / precision / "best.pt").meta["precision"] == precision
+    assert losses["float32"] < 2.9  # it learnt: single-character frequencies alone give 3.0
+    assert abs(losses["bfloat16"] - losses["float32"]) < 0.01
+
+
+def test_steps_for_budget_counts_evaluations_and_keeps_a_margin():
+    from bard.training import BUDGET_SHARE, steps_for_budget
+
+    # 100 s at 0.1 s a step and 1 s per evaluation every 10 steps: 0.2 s a step with its share.
+    assert steps_for_budget(100, 0.1, 1.0, 10) == int((BUDGET_SHARE * 100 - 1) / 0.2)
+    assert steps_for_budget(0.5, 0.1, 1.0, 10) == 1  # too short for anything: one step still runs
+
+
+def test_a_budget_without_a_step_count_sizes_the_schedule_to_end_inside_it(tiny_config, tmp_path):
+    tiny_config.train.max_steps = 1_000_000  # far more than fits: the budget must size the run
+    result = train(tiny_config, tmp_path, device="cpu", max_minutes=0.1, fit_to_budget=True)
+    saved = load_checkpoint(tmp_path / "last.pt").meta
+    assert 10 < saved["config"]["train"]["max_steps"] < 1_000_000
+    # The whole schedule ran (warmup and decay down to min_lr), not a cut-off piece of a longer one.
+    assert not result.interrupted and result.step == saved["config"]["train"]["max_steps"]
+    metrics = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert metrics[-1]["lr"] == pytest.approx(tiny_config.train.min_lr, rel=0.05)
