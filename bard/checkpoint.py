@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 
 from bard import __version__
-from bard.config import ModelConfig
+from bard.config import Config, ModelConfig, config_from_dict
 from bard.errors import CheckpointError
 from bard.model import CharLSTM
 from bard.vocabulary import Vocabulary
@@ -27,6 +27,10 @@ class Checkpoint:
     meta: dict
     # Optimizer, RNG and scaler state; present only in a run's last.pt, for --resume.
     training: dict | None
+
+    def trained_with(self) -> Config:
+        """The config the model was trained with: its corpus and validation split, model, schedule."""
+        return config_from_dict(self.meta["config"], source=str(self.path))
 
 
 def atomic_save(obj, path: Path) -> None:

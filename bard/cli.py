@@ -32,13 +32,24 @@ def positive_int(text: str) -> int:
     return value
 
 
+def config_flag(key_path: str):
+    """An argparse type that checks a flag's value by the config's own rule for `key_path`."""
+    from bard.config import checked, parse_value
+
+    def parse(text: str):
+        try:
+            return checked(key_path, parse_value(text), source=key_path)
+        except ConfigError as e:
+            raise argparse.ArgumentTypeError(str(e).removeprefix(f"{key_path}: {key_path}: ")) from None
+    parse.__name__ = key_path  # argparse names the type in its messages
+    return parse
+
+
 def temperature_list(text: str) -> list[float]:
-    try:
-        values = [float(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, e.g. 0.3,0.6,0.9; got {text!r}") from None
-    if not values or any(not 0 < v <= 5 for v in values):
-        raise argparse.ArgumentTypeError(f"temperatures must lie in (0, 5]; got {text!r}")
+    parse = config_flag("sample.temperature")
+    values = [parse(part) for part in text.split(",") if part.strip()]
+    if not values:
+        raise argparse.ArgumentTypeError(f"expected temperatures separated by commas, e.g. 0.3,0.6,0.9; got {text!r}")
     return sorted(set(values))
 
 
@@ -46,13 +57,6 @@ def positive_float(text: str) -> float:
     value = float(text)
     if not value > 0:
         raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
-    return value
-
-
-def non_negative_float(text: str) -> float:
-    value = float(text)
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text}")
     return value
 
 
@@ -111,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--seed-text", default="", metavar="S", help="text to continue (default: a new line)")
     generate.add_argument("-n", type=positive_int, default=1, metavar="N", help="samples per temperature (default: 1)")
     generate.add_argument("--length", type=positive_int, metavar="L", help="characters per sample (default: sample.length)")
-    generate.add_argument("--temperature", type=non_negative_float, nargs="+", metavar="T",
+    generate.add_argument("--temperature", type=config_flag("sample.temperature"), nargs="+", metavar="T",
                           help="one or more temperatures; 0 means argmax (default: sample.temperature)")
     generate.add_argument("--top-k", type=int, metavar="K", help="sample only from the K likeliest characters (0: off)")
     generate.add_argument("--top-p", type=float, metavar="P", help="nucleus sampling threshold in (0, 1] (1: off)")
@@ -123,7 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
     replying.add_argument("--sentiment-checkpoint", metavar="PATH", help="sentiment classifier (default: checkpoints.sentiment)")
     replying.add_argument("--persona", choices=list(PERSONAS), help="who answers (sets responder.persona)")
     replying.add_argument("--mood", choices=list(MOODS), help="target mood of replies (sets responder.mood)")
-    replying.add_argument("--temperature", type=positive_float, metavar="T", help="sampling temperature (sets sample.temperature)")
+    replying.add_argument("--temperature", type=config_flag("sample.temperature"), metavar="T",
+                          help="sampling temperature, 0 to 3 (sets sample.temperature)")
     replying.add_argument("--candidates", type=positive_int, metavar="N", help="candidates per reply (sets responder.candidates)")
     replying.add_argument("--seed", type=int, metavar="S", help="random seed, for reproducible replies")
 
@@ -137,8 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
     reply.add_argument("--json", action="store_true", help="print one JSON object per reply (with --explain: and its candidates)")
 
     chat = sub.add_parser("chat", parents=[common, replying], help=COMMANDS["chat"], description=(
-        "A terminal chat with the bard. Each chat is saved as it goes under $XDG_DATA_HOME/bard/chats "
-        "(~/.local/share/bard/chats); --resume reopens the last one with its settings. In the chat: "
+        "A terminal chat with the bard. Each chat is saved as it goes in the user data folder "
+        "(on Linux $XDG_DATA_HOME/bard/chats, by default ~/.local/share/bard/chats); --resume reopens the "
+        "last one with its settings. In the chat: "
         "/help lists the commands, F2 shows the candidates of the last reply, Ctrl+P opens the command "
         "palette, Ctrl+Q quits."))
     chat.add_argument("--resume", action="store_true", help="reopen the last saved chat")
@@ -146,7 +152,11 @@ def build_parser() -> argparse.ArgumentParser:
     bot = sub.add_parser("discord", parents=[common, replying], help=COMMANDS["discord"], description=(
         "Run the Discord bot until Ctrl+C or SIGTERM. The token comes from DISCORD_TOKEN (or the file "
         "named by discord.token_file) and is never printed. The bot answers when mentioned in a channel "
-        "and in direct messages, and offers /bard, /mood, /persona, /temperature and /reset."))
+        "and in direct messages, and offers /bard, /mood, /persona, /temperature and /reset once they are "
+        "registered: start it with --sync the first time."))
+    bot.add_argument("--sync", action="store_true",
+                     help="register the slash commands with Discord on connecting; needed once, and again after "
+                          "upgrading bard (Discord asks bots not to do it at every start)")
     bot.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
                      help="logging level (default: INFO)")
 
@@ -205,8 +215,8 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def cmd_train(args) -> None:
-    from bard.config import apply_overrides, load_config
-    from bard.training import saved_run_config, train
+    from bard.config import load_config
+    from bard.training import resumed_config, train
 
     out = Path(args.out)
     overrides = list(args.overrides)
@@ -217,12 +227,7 @@ def cmd_train(args) -> None:
     if args.resume:
         if args.config or args.corpus or args.gutenberg:
             raise ConfigError("--resume continues with the run's own config; drop --config, --corpus and --gutenberg")
-        config = saved_run_config(out)
-        saved = config.to_dict()
-        apply_overrides(config, overrides)
-        changed = [s for s in ("corpus", "model") if config.to_dict()[s] != saved[s]]
-        if changed:
-            raise ConfigError(f"--resume cannot change {' or '.join(changed)} settings; start a new run with another --out")
+        config = resumed_config(out, overrides)
     else:
         config = load_config(args.config, overrides)
         if args.gutenberg:  # instead of the configured corpus, as the flag's help says
@@ -248,17 +253,11 @@ def load_model_for(args, overrides: list[str] = ()):
 
 
 def cmd_eval(args) -> None:
-    from bard.config import CorpusConfig, config_from_dict
     from bard.evaluation import evaluate_checkpoint
 
     _, checkpoint = load_model_for(args)
-    trained_on = config_from_dict(checkpoint.meta["config"], source=str(checkpoint.path))
-    corpus = None
-    if args.gutenberg or args.corpus:
-        # Another text, read the way the model was trained to read (case, held-out share).
-        corpus = CorpusConfig(gutenberg=list(args.gutenberg), files=[str(Path(p).resolve()) for p in args.corpus],
-                              lowercase=trained_on.corpus.lowercase, val_fraction=trained_on.corpus.val_fraction)
-    report = evaluate_checkpoint(checkpoint, trained_on, corpus)
+    trained_on = checkpoint.trained_with()
+    report = evaluate_checkpoint(checkpoint, args.gutenberg, [Path(p).resolve() for p in args.corpus])
     texts = [*args.gutenberg, *args.corpus] or ["its own training corpus"]
     report["texts"] = texts
     if args.json:
@@ -323,17 +322,13 @@ def cmd_sentiment(args) -> None:
     path = Path(args.checkpoint) if args.checkpoint else config.resolve(config.checkpoints.sentiment)
     scorer = SentimentScorer.load(path, resolve_device(args.device))
     if args.sentiment_command == "eval":
-        from bard.sentiment import polarity_splits, vader_accuracy
+        from bard.sentiment import evaluate_sentiment
 
-        test = polarity_splits()["test"]
-        labels = [e.label for e in test]
-        predicted = scorer.score([" ".join(e.tokens) for e in test]) >= 0.5
-        report = {"checkpoint": str(path), "accuracy": float((predicted == labels).mean()),
-                  "vader_accuracy": vader_accuracy(test), "n_test": len(test)}
+        report = {"checkpoint": str(path), **evaluate_sentiment(scorer)}
         if args.json:
             print(json.dumps(report))
         else:
-            print(f"{path}: accuracy {report['accuracy']:.4f} on {len(test)} held-out sentence_polarity "
+            print(f"{path}: accuracy {report['accuracy']:.4f} on {report['n_test']} held-out sentence_polarity "
                   f"sentences (VADER: {report['vader_accuracy']:.4f})")
         return
     texts = args.texts or [line.rstrip("\n") for line in sys.stdin]
@@ -414,11 +409,15 @@ def cmd_chat(args) -> None:
         print("bard chat: no saved chat to resume; starting a new one", file=sys.stderr)
     print("bard chat: loading the models...", file=sys.stderr)
     _, responder = load_responder(args)
-    if resumed:
-        responder.settings = resumed.settings
+    if resumed:  # flags given with --resume change the resumed chat's settings
+        flags = {"persona": args.persona, "mood": args.mood, "temperature": args.temperature,
+                 "candidates": args.candidates}
+        for name, value in flags.items():
+            if value is not None:
+                resumed.settings.change(name, str(value))
     from bard.tui import BardApp
 
-    BardApp(responder, resumed or ChatLog.new(responder.settings)).run()
+    BardApp(responder, resumed or ChatLog.new()).run()
 
 
 def cmd_discord(args) -> None:
@@ -430,27 +429,7 @@ def cmd_discord(args) -> None:
     token = read_token(load_config(args.config, args.overrides))
     logging.getLogger().setLevel(args.log_level)
     config, responder = load_responder(args)
-    asyncio.run(serve(BardBot(responder, config), token))
-
-
-def tune_prompts(spec: str, val_text: str) -> list[str]:
-    from bard.tuning import validation_prompts
-
-    if spec.isdigit():
-        if int(spec) < 1:
-            raise BardError("--prompts needs at least 1 prompt")
-        prompts = validation_prompts(val_text, int(spec))
-        if not prompts:
-            raise BardError("the validation split holds no speeches to use as prompts; give --prompts FILE")
-        return prompts
-    try:
-        prompts = [line.strip() for line in Path(spec).read_text(encoding="utf-8", errors="replace").splitlines()]
-    except OSError as e:
-        raise BardError(f"cannot read --prompts {spec}: {e.strerror}") from None
-    prompts = [p for p in prompts if p]
-    if not prompts:
-        raise BardError(f"--prompts {spec} holds no prompts (one per line)")
-    return prompts
+    asyncio.run(serve(BardBot(responder, config, sync_commands=args.sync), token))
 
 
 def cmd_tune_temperature(args) -> None:
@@ -470,14 +449,12 @@ def cmd_tune_temperature(args) -> None:
         raise ConfigError(f"{config_path}: the config file is not writable (use --dry-run to only measure)")
     responder = Responder.load(config, args.checkpoint, device=resolve_device(args.device), seed=args.seed)
     sweep = Sweep(responder)
-    prompts = tune_prompts(args.prompts, sweep.val_text)
-    console = Console(stderr=True)
-    results = []
-    with Progress(console=console, transient=True) as progress:
+    prompts = sweep.prompts(args.prompts)
+    with Progress(console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task("sweeping temperatures", total=len(args.temperatures) * len(prompts))
-        for temperature in args.temperatures:
-            progress.update(task, description=f"temperature {temperature:g}")
-            results.append(sweep.run(temperature, prompts, args.samples, args.seed, lambda: progress.advance(task)))
+        results = sweep.over(args.temperatures, prompts, args.samples, args.seed,
+                             on_temperature=lambda t: progress.update(task, description=f"temperature {t:g}"),
+                             on_prompt=lambda: progress.advance(task))
     best = best_of(results)
     plot_path = Path(args.plot or "tune-temperature.png") if (args.plot or not args.dry_run) else None
     if plot_path:
@@ -500,7 +477,7 @@ def cmd_tune_temperature(args) -> None:
         table.add_column(column, justify="right")
     for r in results:
         table.add_row(f"{r.temperature:g}" + (" *" if r is best else ""), f"{r.acceptance:.3f}", f"{r.distinct2:.3f}",
-                      f"{r.verbatim:.3f}", f"{r.nll:.3f}", f"{r.mood_fit:.3f}", f"{r.candidates_per_s:.0f}",
+                      f"{r.verbatim:.3f}", "inf" if r.nll is None else f"{r.nll:.3f}", f"{r.mood_fit:.3f}", f"{r.candidates_per_s:.0f}",
                       f"{r.score:.3f}", style="bold green" if r is best else None)
     out = Console()
     out.print(table)

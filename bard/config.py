@@ -7,8 +7,9 @@ naming the file, the key path and what was expected.
 from __future__ import annotations
 
 import dataclasses
+import logging
+import math
 import os
-import re
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,8 @@ from pathlib import Path
 import yaml
 
 from bard.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_PATH = PROJECT_ROOT / "config.yaml"
@@ -63,7 +66,9 @@ class TrainConfig:
 
 @dataclass
 class SampleConfig:
-    temperature: float = bounded(0.7, low=0.0)
+    # The one rule for temperatures everywhere (config, flags, chat commands, Discord): 0 means always
+    # the likeliest character; above 3 every character is about equally likely, which is noise.
+    temperature: float = bounded(0.7, low=0.0, high=3.0)
     top_k: int = bounded(0, low=0)
     top_p: float = bounded(1.0, low=0.0, high=1.0, low_open=True)
     length: int = bounded(200, low=1)
@@ -116,7 +121,6 @@ class DiscordConfig:
     cooldown_seconds: float = bounded(3.0, low=0.0)
     queue_per_channel: int = bounded(3, low=1)
     max_channels: int = bounded(200, low=1)
-    sync_commands: bool = True
 
 
 @dataclass
@@ -177,15 +181,14 @@ def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Co
     return config
 
 
-# Keys that older checkpoints carry and this version reads no more (train.amp became train.precision).
-RETIRED_KEYS = {"train": ("amp",)}
+# Keys of bard 0.1 that this version reads no more, in config files and checkpoints alike:
+# train.amp became train.precision; slash commands are synced by `bard discord --sync`.
+RETIRED_KEYS = {"train.amp": "train.precision", "discord.sync_commands": "bard discord --sync"}
 
 
 def config_from_dict(data: dict, source: str, base_dir: Path = PROJECT_ROOT) -> Config:
     """Rebuild a Config saved with Config.to_dict (e.g. from a checkpoint), checking it as a file."""
     config = Config(base_dir=base_dir)
-    data = {section: {k: v for k, v in (values or {}).items() if k not in RETIRED_KEYS.get(section, ())}
-            for section, values in data.items()}
     apply_mapping(config, data, source)
     return config
 
@@ -201,6 +204,10 @@ def apply_mapping(config: Config, data, source: str) -> None:
         if not isinstance(values, dict):
             raise ConfigError(f"{source}: {section_name}: expected a mapping of keys")
         for key, value in values.items():
+            if f"{section_name}.{key}" in RETIRED_KEYS:
+                log.warning("%s: %s.%s is no longer used (see %s); ignoring it", source, section_name, key,
+                            RETIRED_KEYS[f"{section_name}.{key}"])
+                continue
             set_value(config, f"{section_name}.{key}", value, source)
 
 
@@ -239,6 +246,22 @@ def set_value(config: Config, key_path: str, value, source: str) -> None:
     setattr(section, key, checked)
 
 
+def checked(key_path: str, value, source: str):
+    """`value` for `section.key` as the config file would take it (converted to the key's type), or
+    ConfigError with one line. Flags, chat commands and bots check values through this."""
+    scratch = Config()
+    set_value(scratch, key_path, value, source)
+    section, key = key_path.split(".")
+    return getattr(getattr(scratch, section), key)
+
+
+def bounds(key_path: str) -> tuple:
+    """(low, high) of a numeric key, for front-ends that show or enforce a range."""
+    section, key = key_path.split(".")
+    rules = next(f for f in dataclasses.fields(getattr(Config(), section)) if f.name == key).metadata
+    return rules.get("low"), rules.get("high")
+
+
 def check_value(value, hint, rules, where: str):
     if hint is bool:
         if not isinstance(value, bool):
@@ -257,6 +280,8 @@ def check_value(value, hint, rules, where: str):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{where}: expected a number, got {value!r}")
         value = float(value)
+        if not math.isfinite(value):
+            raise ConfigError(f"{where}: expected a finite number, got {value!r}")
     elif hint is str:
         if not isinstance(value, str):
             raise ConfigError(f"{where}: expected a string, got {value!r}")
@@ -286,24 +311,31 @@ def write_atomically(path: Path, text: str) -> None:
 
 
 def set_config_value(path: Path, key_path: str, value) -> None:
-    """Set `section.key` in a config file by editing that one line, so every comment and the layout
-    stay as they are (PyYAML would drop them). The value is checked like any other first."""
-    set_value(Config(), key_path, value, source=str(path))
+    """Set `section.key` in a config file with a round-trip YAML editor (ruamel.yaml), so every
+    comment and the layout stay as they are (PyYAML would drop them). The value is checked like any
+    other first."""
+    import io
+
+    from ruamel.yaml import YAML
+
+    value = checked(key_path, value, source=str(path))
     section, key = key_path.split(".")
-    text = path.read_text(encoding="utf-8")
-    rendered = yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()
-    block = re.search(rf"(?m)^{re.escape(section)}:[ \t]*(#.*)?\n((?:[ \t]+.*\n|[ \t]*\n|#.*\n)*)", text)
-    if block is None:
-        text = text.rstrip("\n") + f"\n\n{section}:\n  {key}: {rendered}\n"
-    else:
-        line = re.compile(rf"(?m)^([ \t]+{re.escape(key)}:[ \t]*)([^#\n]*?)([ \t]*(#.*)?)$")
-        body = block.group(2)
-        if line.search(body):
-            body = line.sub(lambda m: m.group(1) + rendered + m.group(3), body, count=1)
-        else:
-            body = f"  {key}: {rendered}\n" + body
-        text = text[: block.start(2)] + body + text[block.end(2):]
+    editor = YAML()  # round-trip mode
+    editor.preserve_quotes = True
+    editor.width = 4096  # never re-wrap a long line
+    editor.indent(mapping=2, sequence=4, offset=2)  # config.yaml's own list layout
     try:
-        write_atomically(path, text)
+        data = editor.load(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read config file: {e.strerror}") from None
+    if data is None:
+        data = editor.load(f"{section}:\n")
+    if data.get(section) is None:
+        data[section] = {}
+    data[section][key] = value
+    text = io.StringIO()
+    editor.dump(data, text)
+    try:
+        write_atomically(path, text.getvalue())
     except OSError as e:
         raise ConfigError(f"{path}: cannot write the config file: {e.strerror}") from None

@@ -16,16 +16,16 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
 import discord
 from discord import app_commands
 
-from bard.config import MOODS, PERSONAS, Config
+from bard.config import MOODS, PERSONAS, Config, bounds
 from bard.errors import BardError, ConfigError
-from bard.responder import Conversation, Responder, Settings
+from bard.responder import Conversation, Responder
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,8 @@ DISCORD_LIMIT = 2000
 APOLOGY = "Alas, my wits are gone astray; ask me again anon."
 COOLDOWN_NOTICE = "Soft you now, good friend: one word at a time. Ask me again in a moment."
 BUSY_NOTICE = "I am beset with questions; give me leave a while."
+# Discord enforces the config's own temperature range in its slash-command form.
+TEMPERATURE_RANGE = app_commands.Range[float, bounds("sample.temperature")[0], bounds("sample.temperature")[1]]
 
 
 def split_message(text: str, limit: int = DISCORD_LIMIT) -> list[str]:
@@ -48,13 +50,12 @@ def split_message(text: str, limit: int = DISCORD_LIMIT) -> list[str]:
 
 @dataclass
 class Channel:
-    conversation: Conversation
-    settings: Settings
+    conversation: Conversation  # with the channel's own settings
     waiting: int = 0
 
 
 class ChannelMemory:
-    """One conversation and its settings per channel (or DM), the least recently used dropped
+    """One conversation (with its settings) per channel (or DM), the least recently used dropped
     beyond `max_channels`."""
 
     def __init__(self, responder: Responder, max_channels: int):
@@ -66,7 +67,7 @@ class ChannelMemory:
         if key in self.channels:
             self.channels.move_to_end(key)
         else:
-            self.channels[key] = Channel(self.responder.new_conversation(), replace(self.responder.settings))
+            self.channels[key] = Channel(self.responder.new_conversation())
             while len(self.channels) > self.max_channels:
                 self.channels.popitem(last=False)
         return self.channels[key]
@@ -98,11 +99,15 @@ class Cooldown:
 
 
 class BardBot(discord.Client):
-    def __init__(self, responder: Responder, config: Config, intents: discord.Intents | None = None):
+    def __init__(self, responder: Responder, config: Config, intents: discord.Intents | None = None,
+                 sync_commands: bool = False):
+        """`sync_commands`: register the slash commands with Discord on connecting. Discord's own
+        guidance is to sync deliberately (after the commands change), not at every start."""
         # Mentions and DMs carry their text without the privileged message-content intent.
         super().__init__(intents=intents or discord.Intents.default(), allowed_mentions=discord.AllowedMentions.none())
         self.responder = responder
         self.settings = config.discord
+        self.sync_commands = sync_commands
         self.memory = ChannelMemory(responder, config.discord.max_channels)
         self.cooldown = Cooldown(config.discord.cooldown_seconds)
         # One thread: replies are made one at a time (the model is shared) and off the event loop.
@@ -111,8 +116,10 @@ class BardBot(discord.Client):
         self.add_commands()
 
     async def setup_hook(self) -> None:
-        if self.settings.sync_commands:
-            await self.tree.sync()
+        if self.sync_commands:
+            commands = await self.tree.sync()
+            log.info("registered %d slash commands with Discord (they may take up to an hour to appear)",
+                     len(commands))
 
     async def close(self) -> None:
         await super().close()
@@ -127,18 +134,17 @@ class BardBot(discord.Client):
         direct = message.guild is None
         if not direct and self.user not in message.mentions:
             return
-        text = re.sub(rf"<@!?{self.user.id}>", " ", message.content)
-        await self.answer(message.channel, message.author.id, text, message.reply)
-
-    async def answer(self, channel: discord.abc.Messageable, user: int, text: str,
-                     send: Callable[..., Awaitable]) -> None:
-        """Reply to `text` from `user` with `send`, within the rate limits; never raises."""
-        verdict = self.cooldown.check(user)
-        if verdict == "ignore":
-            return
+        verdict = self.cooldown.check(message.author.id)
         if verdict == "notice":
-            await self.send_safely(send, COOLDOWN_NOTICE)
+            await self.send_safely(message.reply, COOLDOWN_NOTICE)
+        if verdict != "reply":
             return
+        text = re.sub(rf"<@!?{self.user.id}>", " ", message.content)
+        await self.answer(message.channel, text, message.reply)
+
+    async def answer(self, channel: discord.abc.Messageable, text: str, send: Callable[..., Awaitable]) -> None:
+        """Reply to `text` with `send`, unless the channel's queue is full; always sends something
+        (the reply, a busy notice or an apology) and never raises."""
         state = self.memory.get(channel.id)
         if state.waiting >= self.settings.queue_per_channel:
             await self.send_safely(send, BUSY_NOTICE)
@@ -147,7 +153,7 @@ class BardBot(discord.Client):
         try:
             async with channel.typing():
                 reply = await asyncio.get_running_loop().run_in_executor(
-                    self.executor, self.responder.reply, state.conversation, text, None, state.settings)
+                    self.executor, self.responder.reply, state.conversation, text)
             for piece in split_message(reply.text):
                 await send(piece, allowed_mentions=discord.AllowedMentions.none())
         except Exception:  # one bad message must not take the bot down
@@ -166,7 +172,7 @@ class BardBot(discord.Client):
 
     def change(self, channel_id: int, name: str, value: str) -> str:
         """Change one setting of a channel's conversation; the answer to show the user."""
-        settings = self.memory.get(channel_id).settings
+        settings = self.memory.get(channel_id).conversation.settings
         try:
             settings.change(name, value)
         except ConfigError as e:
@@ -179,8 +185,14 @@ class BardBot(discord.Client):
         @tree.command(name="bard", description="Say something to the bard")
         @app_commands.describe(message="what you say")
         async def bard(interaction: discord.Interaction, message: str) -> None:
+            # Decide before deferring: after a defer Discord shows "thinking..." until a follow-up
+            # arrives, so a user held back by the cooldown gets a notice only they can see.
+            if self.cooldown.check(interaction.user.id) != "reply":
+                await interaction.response.send_message(COOLDOWN_NOTICE, ephemeral=True,
+                                                        allowed_mentions=discord.AllowedMentions.none())
+                return
             await interaction.response.defer(thinking=True)
-            await self.answer(interaction.channel, interaction.user.id, message, interaction.followup.send)
+            await self.answer(interaction.channel, message, interaction.followup.send)
 
         @tree.command(name="mood", description="The mood the bard aims its replies at, in this channel")
         @app_commands.choices(mood=[app_commands.Choice(name=m, value=m) for m in MOODS])
@@ -195,7 +207,7 @@ class BardBot(discord.Client):
                                                     allowed_mentions=discord.AllowedMentions.none())
 
         @tree.command(name="temperature", description="Sampling temperature in this channel (lower is safer)")
-        async def temperature(interaction: discord.Interaction, value: app_commands.Range[float, 0.05, 3.0]) -> None:
+        async def temperature(interaction: discord.Interaction, value: TEMPERATURE_RANGE) -> None:
             await interaction.response.send_message(self.change(interaction.channel_id, "temperature", str(value)),
                                                     allowed_mentions=discord.AllowedMentions.none())
 

@@ -3,15 +3,18 @@ sampler reads, and is scored on every next character."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from contextlib import nullcontext
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
 from bard.checkpoint import Checkpoint
-from bard.config import Config, CorpusConfig
+from bard.config import Config
 from bard.corpus import load_corpus
+from bard.errors import BardError
 from bard.model import CharLSTM
 
 EVAL_STREAMS = 16  # parallel contiguous streams the validation text is cut into
@@ -44,11 +47,18 @@ def evaluate(model: CharLSTM, data: torch.Tensor, seq_len: int, device: torch.de
     return total / count, count
 
 
-def evaluate_checkpoint(checkpoint: Checkpoint, trained_on: Config, corpus: CorpusConfig | None = None) -> dict:
-    """The checkpoint's held-out loss on the validation split of `corpus` (default: its own
-    training corpus). Characters its vocabulary lacks are mapped as the sampler maps them."""
-    config = trained_on if corpus is None else Config(corpus=corpus, base_dir=trained_on.base_dir)
+def evaluate_checkpoint(checkpoint: Checkpoint, gutenberg: list[str] = (), files: list[Path] = ()) -> dict:
+    """The checkpoint's held-out loss on its own validation split, or, given NLTK gutenberg ids or
+    files, on theirs: the same tail fraction, read with the model's case folding. Characters its
+    vocabulary lacks are mapped as the sampler maps them."""
+    trained_on = checkpoint.trained_with()
+    config = trained_on
+    if gutenberg or files:
+        corpus = dataclasses.replace(trained_on.corpus, gutenberg=list(gutenberg), files=[str(f) for f in files])
+        config = Config(corpus=corpus, base_dir=trained_on.base_dir)
     val_data = checkpoint.vocab.encode(load_corpus(config).val_text)
+    if len(val_data) < 2:
+        raise BardError(f"the held-out text is too short to measure ({len(val_data)} characters)")
     device = next(checkpoint.model.parameters()).device
     val_loss, val_chars = evaluate(checkpoint.model, val_data, trained_on.train.seq_len, device)
     return {"checkpoint": str(checkpoint.path), "val_loss": val_loss, "bpc": val_loss / math.log(2),

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from bard.checkpoint import load_checkpoint
-from bard.config import PERSONAS, Config, config_from_dict, parse_value, set_value
+from bard.config import PERSONAS, Config, checked, parse_value
 from bard.corpus import read_documents, word_record
 from bard.errors import ConfigError
 from bard.model import CharLSTM, State, concat_states, repeat_state
@@ -65,16 +65,8 @@ class Turn:
 
 
 @dataclass
-class Conversation:
-    """A dialog: the model's state after the last turn, and the last turns as text (to show, save,
-    and rebuild the state from)."""
-    turns: deque[Turn]
-    state: State | None = None
-
-
-@dataclass
 class Settings:
-    """What a front-end may change between replies (/temp, /mood, /persona, /candidates)."""
+    """What a conversation may change between replies (/temp, /mood, /persona, /candidates)."""
     persona: str
     mood: str
     temperature: float
@@ -89,14 +81,20 @@ class Settings:
         value raises ConfigError with one line."""
         if name not in SETTING_KEYS:
             raise ConfigError(f"unknown setting {name!r}; expected one of {', '.join(SETTING_KEYS)}")
-        scratch = Config()
-        section, key = SETTING_KEYS[name].split(".")
-        set_value(scratch, SETTING_KEYS[name], parse_value(text), source=name)
-        setattr(self, name, getattr(getattr(scratch, section), key))
+        setattr(self, name, checked(SETTING_KEYS[name], parse_value(text), source=name))
 
 
 SETTING_KEYS = {"persona": "responder.persona", "mood": "responder.mood",
                 "temperature": "sample.temperature", "candidates": "responder.candidates"}
+
+
+@dataclass
+class Conversation:
+    """A dialog: its own settings, the model's state after the last turn, and the last turns as
+    text (to show, save, and rebuild the state from)."""
+    turns: deque[Turn]
+    settings: Settings
+    state: State | None = None
 
 
 @dataclass
@@ -187,7 +185,7 @@ class Responder:
         self.config = config.responder
         self.trained_on = trained_on or config
         self.lowercase = self.trained_on.corpus.lowercase
-        self.settings = Settings.from_config(config)
+        self.defaults = Settings.from_config(config)  # each new conversation starts with a copy
         self.device = next(model.parameters()).device
         self.generator = make_generator(seed, self.device)
         self.newline = vocab.index.get("\n")
@@ -200,7 +198,7 @@ class Responder:
         whose words the checkpoint carries (checkpoints from before bard 0.2 re-read the corpus)."""
         char = load_checkpoint(checkpoint or config.resolve(config.checkpoints.char_model), device)
         scorer = SentimentScorer.load(sentiment or config.resolve(config.checkpoints.sentiment), device)
-        trained_on = config_from_dict(char.meta["config"], source=str(char.path))
+        trained_on = char.trained_with()
         corpus_words = char.meta.get("words") or word_record(read_documents(trained_on))
         lexicon = Lexicon.build(corpus_words, shipped(), scorer.modernizer)
         return cls(char.model, char.vocab, lexicon, scorer, config, seed, char.path.name, trained_on)
@@ -226,15 +224,17 @@ class Responder:
             text += "."
         return self.speech(self.tags(persona)[1], text)
 
-    def new_conversation(self) -> Conversation:
-        return Conversation(turns=deque(maxlen=self.config.memory_turns))
+    def new_conversation(self, settings: Settings | None = None) -> Conversation:
+        """A conversation with a copy of `settings` (default: the config's)."""
+        return Conversation(deque(maxlen=self.config.memory_turns), dataclasses.replace(settings or self.defaults))
 
-    def restore(self, turns: list[Turn]) -> Conversation:
+    def restore(self, turns: list[Turn], settings: Settings | None = None) -> Conversation:
         """A conversation rebuilt from its saved turns: the model reads them as one script."""
-        conversation = self.new_conversation()
+        conversation = self.new_conversation(settings)
         conversation.turns.extend(turns)
-        bard_tag = self.tags(self.settings.persona)[0]
-        script = "".join(self.user_speech(t.text, self.settings.persona) if t.speaker == "user"
+        persona = conversation.settings.persona
+        bard_tag = self.tags(persona)[0]
+        script = "".join(self.user_speech(t.text, persona) if t.speaker == "user"
                          else self.speech(bard_tag, self.to_model_text(t.text)) for t in conversation.turns)
         if script:
             conversation.state = prime(self.model, self.vocab, script)[1]
@@ -328,13 +328,13 @@ class Responder:
             if candidate.accepted and candidate.mood_fit < self.config.min_mood_fit:
                 candidate.rejected = f"mood {mood} fit {candidate.mood_fit:.2f}"
 
-    def reply(self, conversation: Conversation, message: str, seed: int | None = None,
-              settings: Settings | None = None) -> Reply:
-        """The best reply to `message`, with every candidate considered. Updates `conversation`:
-        both speeches join its turns, and the model's state moves past them."""
+    def reply(self, conversation: Conversation, message: str, seed: int | None = None) -> Reply:
+        """The best reply to `message` under the conversation's settings, with every candidate
+        considered. Updates `conversation`: both speeches join its turns, and the model's state moves
+        past them."""
         started = time.perf_counter()
         # A copy: a front-end may change settings from another thread while this reply is made.
-        settings = dataclasses.replace(settings or self.settings)
+        settings = dataclasses.replace(conversation.settings)
         generator = make_generator(seed, self.device) if seed is not None else self.generator
         bard_tag = self.tags(settings.persona)[0]
         prompt = self.user_speech(message, settings.persona) + self.speech(bard_tag, "")
@@ -349,7 +349,9 @@ class Responder:
             text = candidates[chosen].text
         else:
             lines = FALLBACKS[settings.persona]
-            chosen, text = None, lines[int(torch.randint(len(lines), (1,), generator=generator))]
+            # Drawn on the generator's own device: a CUDA generator cannot fill a CPU tensor.
+            pick = torch.randint(len(lines), (1,), generator=generator, device=generator.device)
+            chosen, text = None, lines[int(pick)]
         conversation.state = prime(self.model, self.vocab, prompt + self.to_model_text(text), conversation.state)[1]
         conversation.turns.extend([Turn("user", message[-self.config.message_chars:]), Turn("bard", text)])
         latency_ms = (time.perf_counter() - started) * 1000

@@ -163,6 +163,14 @@ def accuracy(model: SentimentLSTM, encoder: Encoder, examples: list[Example], de
     return correct / len(examples)
 
 
+def evaluate_sentiment(scorer: SentimentScorer) -> dict:
+    """Accuracy of `scorer` on sentence_polarity's held-out test split, beside VADER's."""
+    test = polarity_splits()["test"]
+    labels = np.array([e.label for e in test])
+    predicted = scorer.score([" ".join(e.tokens) for e in test]) >= 0.5
+    return {"accuracy": float((predicted == labels).mean()), "vader_accuracy": vader_accuracy(test), "n_test": len(test)}
+
+
 def vader_accuracy(examples: list[Example]) -> float:
     """NLTK's VADER lexicon rules on the same examples (compound >= 0 counts as positive)."""
     from nltk.sentiment.vader import SentimentIntensityAnalyzer

@@ -22,10 +22,10 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from bard.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
-from bard.config import Config, TrainConfig, config_from_dict
+from bard.config import Config, TrainConfig, apply_overrides
 from bard.corpus import corpus_record, load_corpus
 from bard.device import resolve_device, training_precision
-from bard.errors import BardError
+from bard.errors import BardError, ConfigError
 from bard.evaluation import evaluate
 from bard.model import CharLSTM
 from bard.vocabulary import Vocabulary
@@ -153,7 +153,6 @@ def prepare_data(config: Config, vocab: Vocabulary | None, console: Console) -> 
     with console.status("reading the corpus"):
         corpus = load_corpus(config)
         vocab = vocab or Vocabulary.from_text(corpus.train_text)
-        words = corpus.words
     with Progress(TextColumn("encoding"), BarColumn(), TextColumn("{task.completed:,} / {task.total:,} characters"),
                   console=console, transient=True) as progress:
         task = progress.add_task("encode", total=len(corpus.train_text) + len(corpus.val_text))
@@ -163,13 +162,19 @@ def prepare_data(config: Config, vocab: Vocabulary | None, console: Console) -> 
     if len(train_data) <= seq_len or len(val_data) < 2:
         raise BardError(f"the corpus is too small for seq_len {seq_len}: "
                         f"{len(train_data)} training and {len(val_data)} validation characters")
-    return Data(vocab, train_data, val_data, words)
+    return Data(vocab, train_data, val_data, corpus.words)
 
 
-def saved_run_config(out_dir: Path) -> Config:
-    """The config a run in `out_dir` was started with, from its last.pt."""
-    last_path = out_dir / "last.pt"
-    return config_from_dict(load_checkpoint(last_path).meta["config"], source=str(last_path))
+def resumed_config(out_dir: Path, overrides: list[str]) -> Config:
+    """The config to continue the run in `out_dir` with: the one it was started with (from its
+    last.pt), with `overrides` to the schedule only; the corpus and model must stay as they were."""
+    config = load_checkpoint(out_dir / "last.pt").trained_with()
+    saved = config.to_dict()
+    apply_overrides(config, overrides)
+    changed = [s for s in ("corpus", "model") if config.to_dict()[s] != saved[s]]
+    if changed:
+        raise ConfigError(f"--resume cannot change {' or '.join(changed)} settings; start a new run with another --out")
+    return config
 
 
 def train(config: Config, out_dir: Path, *, resume: bool = False, device: str = "auto",
@@ -217,13 +222,14 @@ class Trainer:
         if ranks.world > 1:
             self.forward = DistributedDataParallel(self.model, device_ids=[device.index] if device.type == "cuda" else None)
         self.local = slice(ranks.rank * tc.batch_size // ranks.world, (ranks.rank + 1) * tc.batch_size // ranks.world)
-        self.started = time.time()
+        self.started = math.nan  # set when run() starts the clock
 
     def restore(self, previous: Checkpoint) -> None:
         state = previous.training
         self.model.load_state_dict(previous.model.state_dict())
         self.optimizer.load_state_dict(state["optimizer"])
-        self.scaler.load_state_dict(state["scaler"])
+        if state["scaler"]:  # empty when the run was saved without loss scaling (not float16)
+            self.scaler.load_state_dict(state["scaler"])
         self.batches.set_state(state["batch_rng"])
         torch.set_rng_state(state["torch_rng"])
         if self.device.type == "cuda" and state.get("cuda_rng") is not None:
@@ -271,7 +277,7 @@ class Trainer:
                     "cuda_rng": torch.cuda.get_rng_state() if self.device.type == "cuda" else None}
         save_checkpoint(self.last_path, self.model, self.data.vocab, self.meta(val_loss), training)
 
-    def record(self, val_loss: float, train_loss: float, speed: float, progress: Progress) -> None:
+    def record(self, val_loss: float, train_loss: float, speed: float) -> None:
         improved = val_loss < self.best_val
         self.best_val = min(self.best_val, val_loss)
         entry = {"step": self.step, "train_loss": train_loss, "val_loss": val_loss,
@@ -279,26 +285,27 @@ class Trainer:
                  "chars_per_s": speed, "elapsed_s": self.elapsed_before + time.time() - self.started}
         with open(self.out_dir / "metrics.jsonl", "a") as f:
             f.write(json.dumps(entry) + "\n")
-        progress.console.print(f"step {self.step:>6}  train {train_loss:.4f}  val {val_loss:.4f} nats/char "
+        self.console.print(f"step {self.step:>6}  train {train_loss:.4f}  val {val_loss:.4f} nats/char "
                                f"({entry['val_bpc']:.3f} bpc){'  *best' if improved else ''}")
         self.save(val_loss, improved)
 
     # The run ----------------------------------------------------------------------------------------
 
     def fit_schedule(self, budget_s: float) -> None:
-        """Set train.max_steps from the measured cost of a step and of an evaluation, so that the
-        whole schedule ends inside the budget. Every rank takes the slowest rank's figures."""
+        """Set train.max_steps from the measured cost of a step and of an evaluation (with its
+        checkpoint writes), so that the whole schedule ends inside the budget. These first steps are
+        part of the run; every rank takes the same decision."""
         tc = self.config.train
-        self.train_step()  # the first step pays one-off costs (allocation, kernel choice)
+        losses = [self.train_step()]  # the first step pays one-off costs (allocation, kernel choice)
         started = time.time()
         for _ in range(PROBE_STEPS):
-            self.train_step()
+            losses.append(self.train_step())
         step_s = all_max((time.time() - started) / PROBE_STEPS, self.ranks, self.device)
         started = time.time()
         if self.ranks.leader:
-            self.validate()
+            self.record(self.validate(), sum(losses) / len(losses), tc.batch_size * tc.seq_len / step_s)
         eval_s = all_max(time.time() - started, self.ranks, self.device)
-        left = budget_s - (time.time() - self.started)
+        left = budget_s - all_max(time.time() - self.started, self.ranks, self.device)
         tc.max_steps = self.step + steps_for_budget(left, step_s, eval_s, tc.eval_every)
         self.console.print(f"time budget {budget_s / 60:g} min: {step_s * 1000:.0f} ms a step, "
                            f"{eval_s:.1f} s an evaluation -> {tc.max_steps:,} steps")
@@ -318,33 +325,30 @@ class Trainer:
         self.model.train()
         self.started = time.time()
         budget_s = max_minutes * 60 if max_minutes is not None else math.inf
-        if fit_to_budget and max_minutes is not None:
-            self.fit_schedule(budget_s)
-
         chars_per_step = tc.batch_size * tc.seq_len
         train_seconds, steps_timed, loss_sum, loss_count, speed = 0.0, 0, 0.0, 0, 0.0
-        val_loss, saved_step = None, self.step
         progress = Progress(TextColumn("step {task.completed}/{task.total}"), BarColumn(),
                             TextColumn("loss {task.fields[loss]:.3f}"), TextColumn("{task.fields[speed]:,.0f} chars/s"),
                             TimeRemainingColumn(), console=self.console)
-        with progress, StopRequest() as stop:
-            task = progress.add_task("train", total=tc.max_steps, completed=self.step, loss=float("nan"), speed=0.0)
-            stopping = False
-            while self.step < tc.max_steps and not stopping:
-                step_started = time.time()
-                loss_sum, loss_count = loss_sum + self.train_step(), loss_count + 1
-                train_seconds, steps_timed = train_seconds + time.time() - step_started, steps_timed + 1
-                speed = steps_timed * chars_per_step / train_seconds
-                progress.update(task, completed=self.step, loss=loss_sum / loss_count, speed=speed)
-                out_of_time = time.time() - self.started >= budget_s
-                stopping = bool(all_max(stop.requested or out_of_time, ranks, self.device))
-                due = self.step % tc.eval_every == 0 or self.step == tc.max_steps or stopping
-                if ranks.leader and due:
-                    val_loss = self.validate()
-                    self.record(val_loss, loss_sum / loss_count, speed, progress)
-                    loss_sum, loss_count, saved_step = 0.0, 0, self.step
-            if ranks.leader and saved_step != self.step:
-                self.save(val_loss, improved=False)
+        with StopRequest() as stop:
+            if fit_to_budget and max_minutes is not None:
+                self.fit_schedule(budget_s)
+            with progress:
+                task = progress.add_task("train", total=tc.max_steps, completed=self.step, loss=float("nan"), speed=0.0)
+                stopping = False
+                while self.step < tc.max_steps and not stopping:
+                    step_started = time.time()
+                    loss_sum, loss_count = loss_sum + self.train_step(), loss_count + 1
+                    train_seconds, steps_timed = train_seconds + time.time() - step_started, steps_timed + 1
+                    speed = steps_timed * chars_per_step / train_seconds
+                    progress.update(task, completed=self.step, loss=loss_sum / loss_count, speed=speed)
+                    out_of_time = time.time() - self.started >= budget_s
+                    stopping = bool(all_max(stop.requested or out_of_time, ranks, self.device))
+                    # The last step always evaluates and saves, so nothing is lost however the loop ends.
+                    due = self.step % tc.eval_every == 0 or self.step == tc.max_steps or stopping
+                    if ranks.leader and due:
+                        self.record(self.validate(), loss_sum / loss_count, speed)
+                        loss_sum, loss_count = 0.0, 0
 
         interrupted = self.step < tc.max_steps
         if interrupted:

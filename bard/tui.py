@@ -21,7 +21,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 from bard.config import MOODS, PERSONAS, write_atomically
 from bard.errors import ConfigError
 from bard.history import ChatLog, to_markdown
-from bard.responder import Reply, Responder, Turn
+from bard.responder import Reply, Responder, Settings, Turn
 
 log = logging.getLogger(__name__)
 
@@ -94,10 +94,11 @@ class BardApp(App):
     ]
 
     def __init__(self, responder: Responder, chat: ChatLog):
+        """`chat`: a new ChatLog, or a saved one to resume with its turns and settings."""
         super().__init__()
         self.responder = responder
         self.chat = chat
-        self.conversation = responder.restore(chat.turns)
+        self.conversation = responder.restore(chat.turns, chat.settings)
         self.thinking = False
         self.typer: Timer | None = None
         self.typing: tuple[Speech, str, int] | None = None
@@ -105,7 +106,11 @@ class BardApp(App):
 
     @property
     def bard_name(self) -> str:
-        return PERSONAS[self.responder.settings.persona][0]
+        return PERSONAS[self.settings.persona][0]
+
+    @property
+    def settings(self) -> Settings:
+        return self.conversation.settings
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -145,7 +150,7 @@ class BardApp(App):
         transcript.scroll_end(animate=False)
 
     def refresh_labels(self) -> None:
-        settings = self.responder.settings
+        settings = self.settings
         self.sub_title = f"{self.bard_name} · {self.responder.model_name}"
         status = f"temperature {settings.temperature:g} · mood {settings.mood} · {settings.candidates} candidates"
         if self.last_reply:
@@ -167,7 +172,7 @@ class BardApp(App):
         if self.thinking:
             self.notify(f"{self.bard_name} is still thinking; wait for the reply.", severity="warning")
             return
-        self.chat.add(Turn("user", text))
+        self.chat.add(Turn("user", text), self.settings)
         self.add_speech("user", text)
         self.thinking = True
         self.query_one("#thinking").add_class("shown")
@@ -196,7 +201,7 @@ class BardApp(App):
         if conversation is not self.conversation:  # the chat was cleared meanwhile
             return
         self.last_reply = reply
-        self.chat.add(Turn("bard", reply.text))
+        self.chat.add(Turn("bard", reply.text), self.settings)
         self.type_out(self.add_speech("bard", "", fallback=reply.fallback), reply.text)
         self.fill_inspector(reply)
         self.refresh_labels()
@@ -252,13 +257,13 @@ class BardApp(App):
 
     def change_setting(self, name: str, value: str) -> None:
         try:
-            self.responder.settings.change(name, value)
+            self.settings.change(name, value)
         except ConfigError as e:
             self.notify(str(e), severity="error")
             return
-        self.chat.save()
+        self.chat.save(self.settings)
         self.refresh_labels()
-        self.notify(f"{name} is now {getattr(self.responder.settings, name)}")
+        self.notify(f"{name} is now {getattr(self.settings, name)}")
 
     def save_markdown(self, argument: str) -> None:
         path = Path(argument or f"bard-chat-{time.strftime('%Y%m%d-%H%M%S')}.md").expanduser()
@@ -271,8 +276,8 @@ class BardApp(App):
 
     def action_clear(self) -> None:
         self.finish_typing()
-        self.chat = ChatLog.new(self.responder.settings, self.chat.path.parent.parent)
-        self.conversation = self.responder.new_conversation()
+        self.chat = self.chat.fresh()
+        self.conversation = self.responder.new_conversation(self.settings)  # the settings carry over
         self.last_reply = None
         self.query_one("#transcript", VerticalScroll).remove_children()
         self.query_one(DataTable).clear()

@@ -12,17 +12,20 @@ logits divided by the temperature, mean mood fit, and candidates per second.
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from bard.corpus import load_corpus
+from bard.errors import BardError
+from bard.evaluation import held_out_logits
 from bard.responder import Responder
 from bard.scoring import words
-from bard.evaluation import held_out_logits
 
 VERBATIM_CHARS = 40
 PROMPT_CHARS = 120
@@ -36,7 +39,7 @@ class Result:
     acceptance: float
     distinct2: float
     verbatim: float
-    nll: float
+    nll: float | None  # None at temperature 0, where it is infinite
     mood_fit: float
     candidates_per_s: float
     score: float = 0.0
@@ -70,7 +73,8 @@ class Sweep:
         self.responder = responder
         self.val_text = corpus.val_text
         training = normalized(corpus.train_text)
-        self.windows = {training[i : i + VERBATIM_CHARS] for i in range(len(training) - VERBATIM_CHARS + 1)}
+        # Hashes, not the windows themselves: the Folio has 4 million of them (200 MB as ints, 550 as strings).
+        self.windows = {hash(training[i : i + VERBATIM_CHARS]) for i in range(len(training) - VERBATIM_CHARS + 1)}
         val_ids = responder.vocab.encode(corpus.val_text)
         chunks = list(held_out_logits(responder.model, val_ids, saved.train.seq_len, responder.device))
         self.val_logits = torch.cat([logits for logits, _ in chunks])
@@ -78,16 +82,48 @@ class Sweep:
 
     def copies_training_text(self, text: str) -> bool:
         text = normalized(text)
-        return any(text[i : i + VERBATIM_CHARS] in self.windows for i in range(len(text) - VERBATIM_CHARS + 1))
+        return any(hash(text[i : i + VERBATIM_CHARS]) in self.windows for i in range(len(text) - VERBATIM_CHARS + 1))
 
-    def nll(self, temperature: float) -> float:
+    def nll(self, temperature: float) -> float | None:
+        """Held-out NLL of the sampling distribution at `temperature`; None at 0 (always the
+        likeliest character), where every other character has probability 0 and the NLL is infinite."""
+        if temperature == 0:
+            return None
         return F.cross_entropy(self.val_logits / temperature, self.val_targets).item()
 
+    def prompts(self, spec: str) -> list[str]:
+        """`spec` is N (that many speeches from the validation split) or a file of prompts, one per line."""
+        if spec.isdigit():
+            if int(spec) < 1:
+                raise BardError("--prompts needs at least 1 prompt")
+            prompts = validation_prompts(self.val_text, int(spec))
+            if not prompts:
+                raise BardError("the validation split holds no speeches to use as prompts; give --prompts FILE")
+            return prompts
+        try:
+            lines = Path(spec).read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError as e:
+            raise BardError(f"cannot read --prompts {spec}: {e.strerror}") from None
+        prompts = [line.strip() for line in lines if line.strip()]
+        if not prompts:
+            raise BardError(f"--prompts {spec} holds no prompts (one per line)")
+        return prompts
+
+    def over(self, temperatures: list[float], prompts: list[str], samples: int, seed: int,
+             on_temperature=None, on_prompt=None) -> list[Result]:
+        """One Result per temperature, each from the same prompts and seeds."""
+        results = []
+        for temperature in temperatures:
+            if on_temperature:
+                on_temperature(temperature)
+            results.append(self.run(temperature, prompts, samples, seed, on_prompt))
+        return results
+
     def run(self, temperature: float, prompts: list[str], samples: int, seed: int, on_prompt=None) -> Result:
-        settings = dataclasses.replace(self.responder.settings, temperature=temperature, candidates=samples)
+        settings = dataclasses.replace(self.responder.defaults, temperature=temperature, candidates=samples)
         candidates, seconds = [], 0.0
         for i, prompt in enumerate(prompts):
-            reply = self.responder.reply(self.responder.new_conversation(), prompt, seed=seed + i, settings=settings)
+            reply = self.responder.reply(self.responder.new_conversation(settings), prompt, seed=seed + i)
             candidates += reply.candidates
             seconds += reply.latency_ms / 1000
             if on_prompt:
@@ -126,7 +162,7 @@ def plot(results: list[Result], best: Result, path) -> None:
     quality.set_ylim(0, 1.02)
     quality.legend(fontsize=8)
     quality.set_title("candidate replies")
-    nll.plot(temperatures, [r.nll for r in results], marker="o", color="tab:red")
+    nll.plot(temperatures, [math.nan if r.nll is None else r.nll for r in results], marker="o", color="tab:red")
     nll.set_xlabel("temperature")
     nll.set_ylabel("nats/char")
     nll.set_title("held-out NLL, logits / temperature")

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import book  # noqa: F401  (points NLTK_DATA at ../shared when it is there)
 from bard.corpus import nltk_corpus
+from machine import machine
 
 
 def build_text(path: Path, megabytes: int) -> int:
@@ -46,7 +47,7 @@ def main() -> None:
         corpus = Path(folder) / "big.txt"
         size = build_text(corpus, args.megabytes)
         out = Path(folder) / "run"
-        command = [sys.executable, "-m", "bard", "train", "--corpus", str(corpus), "--set", "corpus.gutenberg=[]",
+        command = [sys.executable, "-m", "bard", "train", "--corpus", str(corpus), "--set", "corpus.files=[]",
                    "--set", "corpus.val_fraction=0.01", "--max-steps", str(args.steps), "--out", str(out)]
         started = time.perf_counter()
         result = subprocess.run(command, capture_output=True, text=True, check=False)
@@ -62,6 +63,7 @@ def main() -> None:
         "load_s": wall - metrics[-1]["elapsed_s"],
         "train_chars_per_s": metrics[-1]["chars_per_s"],
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+        **machine(),
     }
     if args.json:
         print(json.dumps(figures))

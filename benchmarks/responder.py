@@ -17,6 +17,7 @@ import numpy as np
 
 from bard.config import load_config
 from bard.responder import Responder
+from machine import machine
 
 PROMPTS = Path(__file__).resolve().parent / "prompts.txt"
 
@@ -46,9 +47,10 @@ def main() -> None:
         "latency_max_ms": float(latencies.max()),
         "fallback_rate": float(np.mean([r.fallback for r in replies])),
         "acceptance": float(np.mean([r.n_accepted / len(r.candidates) for r in replies])),
-        "candidates": responder.settings.candidates,
+        "candidates": responder.defaults.candidates,
         "load_s": load_seconds,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        **machine(),
     }
     if args.json:
         print(json.dumps(result))

@@ -18,6 +18,7 @@ from bard.checkpoint import load_checkpoint
 from bard.config import load_config
 from bard.device import resolve_precision
 from bard.sampling import for_sampling, generate
+from machine import machine
 
 SEED_TEXT = "ham. to be, or not to be, that is the question:\n"
 
@@ -81,7 +82,7 @@ def main() -> None:
                                "utilization": flops_per_char * b / ceiling} for p, (b, k) in rates.items()},
         "matmul_gflops": ceiling / 1e9,
         "checkpoint": str(checkpoint.path),
-        "threads": torch.get_num_threads(),
+        **machine(),
     }
     if args.json:
         print(json.dumps(result))

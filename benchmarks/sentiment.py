@@ -17,6 +17,7 @@ from bard.config import load_config
 from bard.sampling import generate
 from bard.checkpoint import load_checkpoint
 from bard.sentiment import SentimentScorer
+from machine import machine
 
 PAIRS = Path(__file__).resolve().parent / "folio_pairs.tsv"
 
@@ -47,7 +48,7 @@ def main() -> None:
     agreement = float(((modern >= 0.5) == (folio >= 0.5)).mean())
     result = {"batch": args.batch, "median_ms": 1000 * timings[len(timings) // 2], "best_ms": 1000 * timings[0],
               "folio_pairs": len(pairs), "folio_label_agreement": agreement,
-              "folio_mean_abs_difference": float(abs(modern - folio).mean()), "threads": torch.get_num_threads()}
+              "folio_mean_abs_difference": float(abs(modern - folio).mean()), **machine()}
     if args.json:
         print(json.dumps(result))
         return

@@ -1,4 +1,5 @@
-"""The benchmark scripts run end to end on small budgets (their figures are not asserted)."""
+"""Smoke tests: the benchmark scripts run end to end on small budgets and report every figure they
+promise. Their figures are timings and are not asserted (the scripts print them)."""
 
 import json
 import subprocess
@@ -19,7 +20,16 @@ def test_sampling_benchmark_reports_both_samplers(tiny_checkpoint):
                  "--book-chars", "20", "--repeats", "1", "--json")
     report = json.loads(result.stdout)
     assert report["bard_chars_per_s"] > 0 and report["book_chars_per_s"] > 0
-    assert report["ratio"] == report["bard_chars_per_s"] / report["book_chars_per_s"]
+    assert {"ratio", "cpu", "threads", "torch"} <= set(report)
+
+
+def test_training_precision_benchmark_reports_the_ratio():
+    report = json.loads(run("train_precision.py", "--set", "model.hidden=32", "--set", "model.layers=1",
+                            "--set", "train.batch_size=4", "--set", "train.seq_len=16", "--set", "corpus.files=[]",
+                            "--set", "corpus.gutenberg=[shakespeare-macbeth.txt]",
+                            "--steps", "2", "--rounds", "1", "--json").stdout)
+    assert set(report["chars_per_s"]) == {"float32", "bfloat16"} and all(report["chars_per_s"].values())
+    assert {"ratio_bf16_over_fp32", "bf16_native", "cpu", "threads", "torch"} <= set(report)
 
 
 def test_train_vs_book_trains_both_for_the_budget():

@@ -64,7 +64,7 @@ def test_user_errors_are_one_line_with_status_2(tmp_path):
     assert corrupt.returncode == 2 and len(corrupt.stderr.strip().splitlines()) == 1
     assert "not a readable bard checkpoint" in corrupt.stderr
     bad_flag = bard("generate", "--temperature", "-1")
-    assert bad_flag.returncode == 2 and "expected a number >= 0" in bad_flag.stderr
+    assert bad_flag.returncode == 2 and "expected a value >= 0.0 and <= 3.0, got -1" in bad_flag.stderr
 
 
 def test_train_on_other_gutenberg_texts(tmp_path):

@@ -81,3 +81,37 @@ def test_cli_reports_a_bad_config_in_one_line_without_traceback():
     assert result.returncode == 2
     assert result.stderr.strip() == "bard train: error: --set: model.layers: expected an integer, got 'zero'"
     assert "Traceback" not in result.stderr
+
+
+def test_settings_of_bard_0_1_are_ignored_with_a_warning(tmp_path, caplog):
+    path = tmp_path / "old.yaml"
+    path.write_text("train:\n  amp: true\n  lr: 0.002\ndiscord:\n  sync_commands: true\n")
+    config = load_config(path)
+    assert config.train.lr == 0.002
+    assert "train.amp is no longer used (see train.precision)" in caplog.text
+    assert "discord.sync_commands is no longer used (see bard discord --sync)" in caplog.text
+
+
+@pytest.mark.parametrize("value", ["nan", ".nan", "inf", "-.inf"])
+def test_numbers_must_be_finite(value):
+    with pytest.raises(ConfigError, match="expected a finite number"):
+        load_config(None, [f"sample.temperature={value}"])
+
+
+def test_temperature_has_one_rule_for_every_front_end():
+    from bard.cli import build_parser
+    from bard.config import bounds
+    from bard.discord_bot import TEMPERATURE_RANGE
+    from bard.responder import Settings
+
+    low, high = bounds("sample.temperature")
+    assert (low, high) == (0.0, 3.0)
+    assert (TEMPERATURE_RANGE.min_value, TEMPERATURE_RANGE.max_value) == (low, high)  # Discord's slash command
+    settings = Settings.from_config(Config())
+    for front_end_value in ("3.5", "-0.1", "nan"):  # /temp in the chat, and every flag
+        with pytest.raises(ConfigError):
+            settings.change("temperature", front_end_value)
+        for command in (["reply", "--temperature"], ["generate", "--temperature"], ["tune-temperature", "--temperatures"]):
+            with pytest.raises(SystemExit):
+                build_parser().parse_args([*command, front_end_value])
+    assert build_parser().parse_args(["reply", "--temperature", "0"]).temperature == 0.0

@@ -44,7 +44,7 @@ def test_chat_starts_and_answers_without_nltk_data(offline_env, tmp_path):
 
         async def main():
             _, responder = load_responder(build_parser().parse_args(["chat", "--seed", "1"]))
-            app = BardApp(responder, ChatLog.new(responder.settings))
+            app = BardApp(responder, ChatLog.new())
             async with app.run_test() as pilot:
                 await pilot.press(*"Good morrow", "enter")
                 await app.workers.wait_for_complete()

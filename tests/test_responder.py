@@ -137,12 +137,32 @@ def test_fallback_when_nothing_passes(responder):
     "", "   \n\t ", "x" * 100_000 + " the end", "🙂🎭🗡️ 🙂", "Привет, как дела? 你好", "\x00\x07\x1b[31mred\x1b[0m",
     "<script>alert('pwned')</script> @everyone <b>hi</b> <@123456789> https://evil.example/x",
 ])
-def test_bad_input_always_gets_a_reply_without_markup(responder, message):
+def test_bad_input_always_gets_a_reply_that_echoes_no_markup(responder, message):
     reply = responder.reply(responder.new_conversation(), message, seed=0)
     assert reply.text.strip()
-    for fragment in ("<", "@", "script", "pwned", "everyone", "http", "\x1b"):
-        assert fragment not in reply.text
-    assert "pwned" not in clean_message(message, 300) and "@everyone" not in clean_message(message, 300)
+    # The model can only write its own characters, so "<" or ESC cannot appear; what could leak is the
+    # words inside markup, links and mentions, through the echo seeds or the model reading them.
+    cleaned = clean_message(message, 300)
+    for leaked in ("script", "alert", "pwned", "everyone", "evil", "example", "123456789", "http"):
+        assert leaked not in cleaned
+        assert all(leaked not in seed for seed in reply.seeds)
+        assert leaked not in reply.text.lower()
+    assert not set(cleaned) & set("<>@\x00\x07\x1b")
+
+
+def test_the_fallback_draws_on_the_generators_own_device(responder, monkeypatch):
+    # A CUDA generator cannot fill a CPU tensor: every draw must name the generator's device.
+    draws, real_randint = [], torch.randint
+
+    def spy(*args, generator=None, device=None, **kwargs):
+        if generator is not None:
+            draws.append((generator.device, device))
+        return real_randint(*args, generator=generator, device=device, **kwargs)
+
+    monkeypatch.setattr(torch, "randint", spy)
+    strict = with_config(responder, min_words=39, max_words=40, candidates=8)
+    assert strict.reply(strict.new_conversation(), "Speak!", seed=0).fallback
+    assert draws and all(device is not None and torch.device(device) == on for on, device in draws)
 
 
 def test_a_seed_makes_replies_reproducible(responder):

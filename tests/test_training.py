@@ -1,3 +1,4 @@
+import io
 import json
 import math
 import os
@@ -5,11 +6,12 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import torch
 
-from bard.checkpoint import load_checkpoint
+from bard.checkpoint import load_checkpoint, save_checkpoint
 from bard.config import load_config
 from bard.training import learning_rate, sample_batch, train
 from conftest import TINY
@@ -95,13 +97,28 @@ def test_resume_refuses_to_change_the_model(tmp_path, tiny_config):
     assert "--resume cannot change model settings" in result.stderr
 
 
-def test_a_killed_run_leaves_the_previous_checkpoint_intact(tiny_config, tmp_path):
+def test_a_crash_while_saving_leaves_the_previous_checkpoint_intact(tiny_config, tmp_path, monkeypatch):
     train(tiny_config, tmp_path, device="cpu")
     before = (tmp_path / "last.pt").read_bytes()
-    # Writes go to a temp file first: one left behind by a kill is ignored, the checkpoint is whole.
-    (tmp_path / ".last.pt.abc.tmp").write_bytes(before[: len(before) // 2])
-    assert load_checkpoint(tmp_path / "last.pt").meta["step"] == tiny_config.train.max_steps
-    assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp") and p != ".last.pt.abc.tmp"]
+    previous = load_checkpoint(tmp_path / "last.pt")
+    real_save = torch.save
+
+    def crash_halfway(obj, f, *args, **kwargs):
+        """Write half of the checkpoint, then fail as a full disk or a kill would."""
+        buffer = io.BytesIO()
+        real_save(obj, buffer, *args, **kwargs)
+        half = buffer.getvalue()[: buffer.tell() // 2]
+        if hasattr(f, "write"):
+            f.write(half)
+        else:
+            Path(f).write_bytes(half)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", crash_halfway)
+    with pytest.raises(OSError):
+        save_checkpoint(tmp_path / "last.pt", previous.model, previous.vocab, {**previous.meta, "step": 99})
+    assert (tmp_path / "last.pt").read_bytes() == before
+    assert sorted(os.listdir(tmp_path)) == ["best.pt", "last.pt", "metrics.jsonl"]  # no half-written leftovers
 
 
 def test_cuda_request_without_cuda_is_a_clear_error(tiny_config, tmp_path):
@@ -146,6 +163,7 @@ def test_steps_for_budget_counts_evaluations_and_keeps_a_margin():
 
 def test_a_budget_without_a_step_count_sizes_the_schedule_to_end_inside_it(tiny_config, tmp_path):
     tiny_config.train.max_steps = 1_000_000  # far more than fits: the budget must size the run
+    tiny_config.train.eval_every = 25
     result = train(tiny_config, tmp_path, device="cpu", max_minutes=0.1, fit_to_budget=True)
     saved = load_checkpoint(tmp_path / "last.pt").meta
     assert 10 < saved["config"]["train"]["max_steps"] < 1_000_000

@@ -24,8 +24,16 @@ def make_app(responder, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
 
     def make(chat=None):
-        responder.settings = chat.settings if chat else Settings.from_config(load_config(None))
-        return BardApp(responder, chat or ChatLog.new(responder.settings))
+        app = BardApp(responder, chat or ChatLog.new())
+        # Every notification the app shows, recorded through its public notify().
+        app.notices, notify = [], app.notify
+
+        def recording_notify(message, *args, **kwargs):
+            app.notices.append(str(message))
+            return notify(message, *args, **kwargs)
+
+        app.notify = recording_notify
+        return app
     return make
 
 
@@ -79,15 +87,18 @@ async def test_commands_change_settings_and_bad_ones_give_a_notice(make_app):
     async with app.run_test(size=(100, 30)) as pilot:
         for command in ("/temp 0.9", "/mood negative", "/persona macbeth", "/candidates 16"):
             await send(pilot, command)
-        settings = app.responder.settings
+        settings = app.conversation.settings
         assert (settings.temperature, settings.mood, settings.persona, settings.candidates) == (0.9, "negative", "macbeth", 16)
+        assert app.responder.defaults.mood == "positive"  # the conversation's own, not the responder's
+        assert ChatLog.load(app.chat.path).settings == settings  # saved with the chat
         assert "Macbeth" in app.sub_title and "mood negative" in str(app.query_one("#status").render())
         await send(pilot, "Is this a dagger?")
         assert speeches(app)[-1][0] == "Macbeth" and len(app.last_reply.candidates) == 16
-        for bad in ("/temp hot", "/mood angry", "/persona yorick", "/candidates 0", "/frobnicate", "/temp"):
+        for bad in ("/temp hot", "/temp 50", "/mood angry", "/persona yorick", "/candidates 0", "/frobnicate", "/temp"):
             await send(pilot, bad)
-        notices = [n.message for n in app._notifications]
-        assert len([n for n in notices if "expected" in n or "unknown command" in n or "needs a value" in n]) == 6
+        notices = app.notices
+        assert len([n for n in notices if "expected" in n or "unknown command" in n or "needs a value" in n]) == 7
+        assert any("<= 3.0, got 50" in n for n in notices)  # the config's one temperature rule
         assert settings.temperature == 0.9 and app.is_running
 
 
@@ -99,7 +110,7 @@ async def test_clear_save_and_help(make_app, tmp_path):
         text = (tmp_path / "chat.md").read_text()
         assert text.startswith("# A conversation with Hamlet") and "**You:** Who's there?" in text
         await send(pilot, "/save chat.md/inside.md")  # a file where a folder should be
-        assert any("cannot save" in n.message for n in app._notifications)
+        assert any("cannot save" in n for n in app.notices)
         first_file = app.chat.path
         await send(pilot, "/clear")
         assert speeches(app) == [] and app.chat.path != first_file and app.conversation.state is None
@@ -170,14 +181,14 @@ async def test_a_failing_responder_gives_a_notice_not_a_crash(make_app, monkeypa
         monkeypatch.setattr(app.responder, "reply", broken)
         await send(pilot, "hello")
         assert app.is_running and not app.thinking
-        assert any("went wrong" in n.message for n in app._notifications)
+        assert any("went wrong" in n for n in app.notices)
         monkeypatch.undo()
 
 
 def test_main_screen_snapshot(make_app, snap_compare, tmp_path):
     settings = Settings("hamlet", "positive", 0.7, 64)
     turns = [Turn("user", "Good morrow, my lord."), Turn("bard", FALLBACKS["hamlet"][1])]
-    assert snap_compare(make_app(ChatLog(tmp_path / "saved.json", settings, turns)), terminal_size=(90, 24))
+    assert snap_compare(make_app(ChatLog(tmp_path / "saved.json", turns, settings)), terminal_size=(90, 24))
 
 
 def test_bard_chat_help_and_missing_checkpoint():
