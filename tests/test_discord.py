@@ -155,10 +155,11 @@ async def test_discord_survives_a_failing_handler(make_bot, responder, monkeypat
     def broken(*args, **kwargs):
         raise RuntimeError("the model fell over")
 
+    working = responder.reply
     monkeypatch.setattr(responder, "reply", broken)
     await dpytest.message(mention(bot, "hello"), member=0)
     assert sent(bot) == [APOLOGY]
-    monkeypatch.undo()
+    monkeypatch.setattr(responder, "reply", working)  # not undo(): that would also remove the send recorder
     await dpytest.message(mention(bot, "hello again"), member=1)
     assert len(bot.payloads) == 2 and sent(bot)[1] not in (APOLOGY, COOLDOWN_NOTICE)
 
