@@ -187,9 +187,14 @@ def build_parser() -> argparse.ArgumentParser:
     s_train.add_argument("--out", metavar="DIR", default="runs/sentiment", help="output folder (default: runs/sentiment)")
     s_train.add_argument("--max-minutes", type=positive_float, metavar="M", help="stop training after M minutes")
     s_train.add_argument("--seed", type=int, metavar="S", help="random seed (sets sentiment.seed)")
-    s_eval = sentiment_sub.add_parser("eval", parents=[common], help="accuracy on the held-out test split, beside VADER's",
-                                      description="Accuracy of the classifier and of NLTK's VADER on sentence_polarity's test split.")
+    s_eval = sentiment_sub.add_parser("eval", parents=[common], help="accuracy on held-out test sets, beside VADER's",
+                                      description=(
+        "Accuracy of the classifier and of NLTK's VADER on sentence_polarity's test split and on hand-labelled "
+        "lines from the plays (VADER reads them modernised), each reported under its file's name."))
     s_eval.add_argument("--checkpoint", metavar="PATH", help="default: checkpoints.sentiment from the config")
+    s_eval.add_argument("--labelled", action="append", type=Path, metavar="TSV",
+                        help="a labelled set of play lines (label, play, line, text; repeatable; default: the "
+                             "source tree's benchmarks/folio_sentiment.tsv)")
     s_eval.add_argument("--json", action="store_true", help="print one JSON object")
     s_score = sentiment_sub.add_parser("score", parents=[common], help="score texts (arguments, or lines on stdin)",
                                        description="Probability that each text is positive. With no TEXT, reads one text per line from stdin.")
@@ -322,14 +327,16 @@ def cmd_sentiment(args) -> None:
     path = Path(args.checkpoint) if args.checkpoint else config.resolve(config.checkpoints.sentiment)
     scorer = SentimentScorer.load(path, resolve_device(args.device))
     if args.sentiment_command == "eval":
-        from bard.sentiment import evaluate_sentiment
+        from bard.sentiment import default_labelled_sets, evaluate_sentiment
 
-        report = {"checkpoint": str(path), **evaluate_sentiment(scorer)}
+        report = {"checkpoint": str(path), **evaluate_sentiment(scorer, args.labelled or default_labelled_sets())}
         if args.json:
             print(json.dumps(report))
         else:
-            print(f"{path}: accuracy {report['accuracy']:.4f} on {report['n_test']} held-out sentence_polarity "
-                  f"sentences (VADER: {report['vader_accuracy']:.4f})")
+            for name, figures in report.items():
+                if name != "checkpoint":
+                    print(f"{name}: accuracy {figures['accuracy']:.4f} on {figures['n']} texts "
+                          f"(VADER {figures['vader_accuracy']:.4f})")
         return
     texts = args.texts or [line.rstrip("\n") for line in sys.stdin]
     for text, positive in zip(texts, scorer.score(texts)):

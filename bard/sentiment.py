@@ -8,7 +8,6 @@ a batch of short texts, never an exception.
 from __future__ import annotations
 
 import math
-import re
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -24,50 +23,18 @@ from torch import nn
 from bard import __version__
 from bard.checkpoint import MISMATCH, atomic_save, mismatch_error, read_checkpoint
 from bard.config import Config, SentimentConfig
-from bard.corpus import ensure_nltk_data, nltk_corpus
+from bard.sentiment_data import (SPLIT_SEED, TOKEN, Example, distant_play_examples, movie_review_sentences, polarity_splits,
+                                 read_labelled_lines, vader_compound, vader_lexicon, with_early_modern_copies)
 from bard.spelling import Modernizer
 from bard.wordlists import shipped
 
 FORMAT = "bard-sentiment/1"
 PAD, UNK = 0, 1
-# Words (with inner apostrophes and hyphens, as sentence_polarity writes "he's", "co-writer") and
-# single punctuation marks.
-TOKEN = re.compile(r"[a-z0-9]+(?:['-][a-z0-9]+)*|[^\sa-z0-9]")
-SPLIT_SEED = 2005  # the year Pang & Lee published the data; fixes the train/val/test split
-
-
-@dataclass
-class Example:
-    tokens: list[str]
-    label: int  # 1 positive, 0 negative
-
-
-def tokenize(text: str) -> list[str]:
-    return TOKEN.findall(text.lower())
-
-
-def polarity_splits() -> dict[str, list[Example]]:
-    """sentence_polarity shuffled with a fixed seed: 80% train, 10% validation, 10% test."""
-    reader = nltk_corpus("sentence_polarity")
-    examples = [Example([t.lower() for t in sent], label)
-                for label, category in ((1, "pos"), (0, "neg")) for sent in reader.sents(categories=category)]
-    order = torch.randperm(len(examples), generator=torch.Generator().manual_seed(SPLIT_SEED)).tolist()
-    shuffled = [examples[i] for i in order]
-    tenth = len(shuffled) // 10
-    return {"test": shuffled[:tenth], "val": shuffled[tenth : 2 * tenth], "train": shuffled[2 * tenth :]}
-
-
-def movie_review_sentences() -> list[Example]:
-    """Every sentence of NLTK's movie_reviews, labelled with its review's label (noisy, but the
-    same domain as sentence_polarity and six times its size)."""
-    reader = nltk_corpus("movie_reviews")
-    return [Example(tokenize(" ".join(sent)), label)
-            for label, category in ((1, "pos"), (0, "neg"))
-            for fileid in reader.fileids(category) for sent in reader.sents(fileid)]
 
 
 class SentimentLSTM(nn.Module):
-    """Embedding -> bidirectional LSTM -> max- and mean-pooling over the words -> one logit.
+    """Embedding (plus, with `config.lexicon`, each word's fixed VADER valence) -> bidirectional
+    LSTM -> max- and mean-pooling over the words -> one logit.
 
     The two directions are two LSTMs over right-padded batches, the backward one reading each text
     reversed within its own length: padding then never enters a state that is pooled, and no
@@ -76,8 +43,12 @@ class SentimentLSTM(nn.Module):
     def __init__(self, vocab_size: int, config: SentimentConfig):
         super().__init__()
         self.embedding = nn.Embedding(vocab_size, config.embedding, padding_idx=PAD)
-        self.forward_lstm = nn.LSTM(config.embedding, config.hidden, batch_first=True)
-        self.backward_lstm = nn.LSTM(config.embedding, config.hidden, batch_first=True)
+        # A prior that does not come from films: words rare in the training text still carry their
+        # lexicon valence (-1 to 1), which the LSTM learns to negate and weigh in context.
+        self.valence = nn.Buffer(torch.zeros(vocab_size)) if config.lexicon else None
+        inputs = config.embedding + int(config.lexicon)
+        self.forward_lstm = nn.LSTM(inputs, config.hidden, batch_first=True)
+        self.backward_lstm = nn.LSTM(inputs, config.hidden, batch_first=True)
         self.dropout = nn.Dropout(config.dropout)
         self.head = nn.Linear(4 * config.hidden, 1)
 
@@ -87,6 +58,8 @@ class SentimentLSTM(nn.Module):
         valid = positions < lengths[:, None]
         reversed_positions = torch.where(valid, lengths[:, None] - 1 - positions, positions)
         x = self.dropout(self.embedding(ids))
+        if self.valence is not None:
+            x = torch.cat([x, self.valence[ids][..., None].to(x.dtype)], -1)
         forward_out, _ = self.forward_lstm(x)
         backward_out, _ = self.backward_lstm(x.gather(1, reversed_positions[..., None].expand_as(x)))
         out = torch.cat([forward_out, backward_out], -1)  # pooling ignores word order, so no un-reversing
@@ -126,7 +99,9 @@ class SentimentScorer:
         data = read_checkpoint(Path(path), FORMAT, "sentiment classifier", "bard sentiment train", device)
         meta = data["meta"]
         try:
-            model = SentimentLSTM(len(meta["words"]), SentimentConfig(**meta["sentiment_config"]))
+            # Checkpoints from before the Early Modern data and the lexicon were trained without them.
+            trained = {"early_modern": False, "play_lines": 0, "lexicon": False, **meta["sentiment_config"]}
+            model = SentimentLSTM(len(meta["words"]), SentimentConfig(**trained))
             model.load_state_dict(data["model"])
         except MISMATCH as e:
             raise mismatch_error(Path(path), e) from None
@@ -163,22 +138,37 @@ def accuracy(model: SentimentLSTM, encoder: Encoder, examples: list[Example], de
     return correct / len(examples)
 
 
-def evaluate_sentiment(scorer: SentimentScorer) -> dict:
-    """Accuracy of `scorer` on sentence_polarity's held-out test split, beside VADER's."""
+# The hand-labelled test set of play lines; it sits in the source tree, not in the installed package.
+FOLIO_TEST_SET = Path(__file__).resolve().parent.parent / "benchmarks" / "folio_sentiment.tsv"
+
+
+def default_labelled_sets() -> list[Path]:
+    return [FOLIO_TEST_SET] if FOLIO_TEST_SET.exists() else []
+
+
+def held_out_sets() -> list[Path]:
+    """Every labelled set of play lines in the source tree (the test set and the development set
+    that chooses between designs): training never reads near their lines."""
+    return sorted(FOLIO_TEST_SET.parent.glob("folio_sentiment*.tsv"))
+
+
+def evaluate_sentiment(scorer: SentimentScorer, labelled_sets: list[Path] = ()) -> dict:
+    """Accuracy of `scorer` on sentence_polarity's held-out test split and on each hand-labelled set
+    of play lines, each beside VADER's on the same texts (play lines modernised first)."""
     test = polarity_splits()["test"]
-    labels = np.array([e.label for e in test])
-    predicted = scorer.score([" ".join(e.tokens) for e in test]) >= 0.5
-    return {"accuracy": float((predicted == labels).mean()), "vader_accuracy": vader_accuracy(test), "n_test": len(test)}
-
-
-def vader_accuracy(examples: list[Example]) -> float:
-    """NLTK's VADER lexicon rules on the same examples (compound >= 0 counts as positive)."""
-    from nltk.sentiment.vader import SentimentIntensityAnalyzer
-
-    ensure_nltk_data("vader_lexicon", "sentiment/vader_lexicon")
-    analyzer = SentimentIntensityAnalyzer()
-    right = sum((analyzer.polarity_scores(" ".join(e.tokens))["compound"] >= 0) == (e.label == 1) for e in examples)
-    return right / len(examples)
+    texts = {"sentence_polarity": [" ".join(e.tokens) for e in test]}
+    labels = {"sentence_polarity": [e.label for e in test]}
+    for path in labelled_sets:
+        rows = read_labelled_lines(path)
+        texts[Path(path).stem] = [line.text for line, _ in rows]
+        labels[Path(path).stem] = [label for _, label in rows]
+    report = {}
+    for name in texts:
+        truth = np.array(labels[name])
+        modern = texts[name] if name == "sentence_polarity" else [scorer.modernizer.text(t) for t in texts[name]]
+        report[name] = {"accuracy": float(((scorer.score(texts[name]) >= 0.5) == truth).mean()),
+                        "vader_accuracy": float(((vader_compound(modern) >= 0) == truth).mean()), "n": len(truth)}
+    return report
 
 
 @dataclass
@@ -216,19 +206,33 @@ def train_sentiment(config: Config, out_dir: Path, *, max_minutes: float | None 
     device = resolve_device(device)
     splits = polarity_splits()
     pretrain = movie_review_sentences() if sc.pretrain_epochs else []
-    counts = Counter(t for e in splits["train"] + pretrain for t in e.tokens)
-    words = ["<pad>", "<unk>"] + [w for w, c in counts.most_common() if c >= sc.min_count]
+    modern_counts = Counter(t for e in splits["train"] + pretrain for t in e.tokens)
+    plays = []
+    if sc.play_lines:
+        modernizer = Modernizer(shipped().all_words, modern_counts)
+        plays = [example for path in config.corpus.files for example in distant_play_examples(
+            config.resolve(path), modernizer.text, held_out_sets(), sc.play_threshold, sc.play_lines, sc.seed)]
+    train = splits["train"] + plays
+    if sc.early_modern:
+        train, pretrain = with_early_modern_copies(train, sc.seed), with_early_modern_copies(pretrain, sc.seed)
+    counts = Counter(t for e in train + pretrain for t in e.tokens)
+    lexicon = vader_lexicon() if sc.lexicon else {}
+    words = ["<pad>", "<unk>"] + [w for w, c in counts.most_common() if c >= sc.min_count or w in lexicon]
+    words += sorted(w for w in lexicon.keys() - set(words) if TOKEN.fullmatch(w))
     encoder = Encoder(words, sc.max_tokens)
     torch.manual_seed(sc.seed)
     model = SentimentLSTM(len(words), sc).to(device)
+    if sc.lexicon:
+        model.valence.copy_(torch.tensor([lexicon.get(w, 0.0) / 4 for w in words]))
     optimizer = torch.optim.AdamW(model.parameters(), lr=sc.lr, weight_decay=sc.weight_decay)
     generator = torch.Generator().manual_seed(sc.seed)
     console.print(f"[bold]bard sentiment train[/] {sum(p.numel() for p in model.parameters()):,} parameters; "
-                  f"{len(words):,} words; {len(splits['train']):,} train / {len(splits['val']):,} val / "
-                  f"{len(splits['test']):,} test sentences; {len(pretrain):,} movie_reviews sentences to pretrain")
+                  f"{len(words):,} words; {len(train):,} train ({len(plays):,} play lines labelled by VADER) / "
+                  f"{len(splits['val']):,} val / {len(splits['test']):,} test sentences; {len(pretrain):,} "
+                  f"movie_reviews sentences to pretrain")
 
     deadline = time.time() + max_minutes * 60 if max_minutes else math.inf
-    stages = [("pretrain", pretrain)] * sc.pretrain_epochs + [("train", splits["train"])] * sc.max_epochs
+    stages = [("pretrain", pretrain)] * sc.pretrain_epochs + [("train", train)] * sc.max_epochs
     best_acc, best_state, stale, epochs = -1.0, None, 0, 0
     progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} batches"),
                         TimeElapsedColumn(), console=console)
@@ -259,9 +263,11 @@ def train_sentiment(config: Config, out_dir: Path, *, max_minutes: float | None 
     model.load_state_dict(best_state)
     test_acc = accuracy(model, encoder, splits["test"], device)
     path = out_dir / "sentiment.pt"
-    meta = {"bard_version": __version__, "words": words, "counts": [counts.get(w, 0) for w in words],
-            "sentiment_config": vars(sc).copy(), "split_seed": SPLIT_SEED, "val_accuracy": best_acc,
+    meta = {"bard_version": __version__, "words": words, "counts": [modern_counts.get(w, 0) for w in words],
+            "sentiment_config": vars(sc).copy(), "split_seed": SPLIT_SEED, "play_examples": len(plays), "val_accuracy": best_acc,
             "test_accuracy": test_acc, "epochs": epochs}
-    atomic_save({"format": FORMAT, "model": {k: v.cpu() for k, v in best_state.items()}, "meta": meta}, path)
+    # Half precision on disk keeps the 4-million-weight classifier near 9 MB; it loads into float32.
+    weights = {k: v.cpu().half() if v.is_floating_point() else v.cpu() for k, v in best_state.items()}
+    atomic_save({"format": FORMAT, "model": weights, "meta": meta}, path)
     console.print(f"saved {path}: validation accuracy {best_acc:.4f}, test accuracy {test_acc:.4f}")
     return SentimentResult(best_acc, test_acc, epochs, path)

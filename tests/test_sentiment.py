@@ -1,4 +1,5 @@
 import json
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -8,11 +9,15 @@ import pytest
 
 from bard.config import load_config
 from bard.errors import CheckpointError
-from bard.sentiment import SentimentScorer, polarity_splits, tokenize, train_sentiment
+from bard.errors import BardError
+from bard.sentiment import SentimentScorer, evaluate_sentiment, train_sentiment
+from bard.sentiment_data import (Example, distant_play_examples, early_modern, polarity_splits, read_labelled_lines,
+                                 tokenize, with_early_modern_copies)
 
 PAIRS = Path(__file__).resolve().parent.parent / "benchmarks" / "folio_pairs.tsv"
-TINY = ["sentiment.embedding=32", "sentiment.hidden=32", "sentiment.pretrain_epochs=0",
+TINY = ["sentiment.embedding=32", "sentiment.hidden=32", "sentiment.pretrain_epochs=0", "sentiment.play_lines=300",
         "sentiment.max_epochs=4", "sentiment.patience=4", "sentiment.lr=0.005"]
+FOLIO_TEST = Path(__file__).resolve().parent.parent / "benchmarks" / "folio_sentiment.tsv"
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +85,52 @@ def test_cli_end_to_end(tiny_sentiment):
     evaluated = subprocess.run([sys.executable, "-m", "bard", "sentiment", "eval", "--checkpoint", path, "--json"],
                                capture_output=True, text=True)
     report = json.loads(evaluated.stdout)
-    assert report["n_test"] == 1066 and 0.5 < report["accuracy"] <= 1 and 0.55 < report["vader_accuracy"] < 0.75
+    polarity, folio = report["sentence_polarity"], report["folio_sentiment"]
+    assert polarity["n"] == 1066 and 0.5 < polarity["accuracy"] <= 1 and 0.55 < polarity["vader_accuracy"] < 0.75
+    assert folio["n"] == 242 and 0 < folio["accuracy"] <= 1 and 0.6 < folio["vader_accuracy"] < 0.9
+    missing = subprocess.run([sys.executable, "-m", "bard", "sentiment", "eval", "--checkpoint", path,
+                              "--labelled", "no-such.tsv"], capture_output=True, text=True)
+    assert missing.returncode == 2 and "no-such.tsv" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_early_modern_copies_know_thou_and_hath():
+    rng = random.Random(0)
+    assert early_modern("he has a horse and she loves him".split(), rng) == \
+        "he hath a horse and she loveth him".split()
+    assert early_modern("it's late".split(), rng) == ["'", "tis", "late"]
+    for seed in range(20):  # every choice of form for "you" keeps the verb agreeing
+        first, verb = early_modern(["you", "are"], random.Random(seed))
+        assert first in ("thou", "thee", "you", "ye") and verb == ("art" if first == "thou" else "are")
+    examples = [Example(["a", "fine", "day"], 1), Example(["has", "dull", "film"], 0)]
+    copies = with_early_modern_copies(examples, seed=0)
+    assert copies == examples + [Example(["hath", "dull", "film"], 0)]
+
+def test_play_lines_near_a_held_out_line_are_never_used(tmp_path):
+    play = tmp_path / "play.txt"
+    speeches = [f"   Rom. O happy joy, sweet love and blessed day number {i}, my dearest friend.\n\n"
+                if i % 2 else f"   Iul. O cruel death, vile murder and woe upon woe number {i}, my grief.\n\n"
+                for i in range(200)]
+    play.write_text("".join(speeches))
+    held_out = tmp_path / "held.tsv"
+    held_out.write_text("# a set\nlabel\tplay\tline\ttext\npositive\tplay.txt\t201\tO happy joy\n")
+    examples = distant_play_examples(play, str.lower, [held_out], threshold=0.5, per_class=1000, seed=0)
+    numbers = {int(next(t for t in e.tokens if t.isdigit())) for e in examples}
+    assert {e.label for e in examples} == {0, 1}
+    assert sum(e.label for e in examples) == len(examples) / 2  # balanced
+    # Speech i starts on line 2i + 1: the held-out line 201 is speech 100; 30 lines either side are out.
+    assert numbers and not numbers & set(range(85, 116))
+    with pytest.raises(BardError, match="header"):
+        read_labelled_lines(play)
+
+
+def test_shipped_classifier_reads_the_plays():
+    scorer = SentimentScorer.load(load_config(None).resolve(load_config(None).checkpoints.sentiment))
+    report = evaluate_sentiment(scorer, [FOLIO_TEST])
+    # The figures of the shipped classifier (README); VADER reads the same lines modernised.
+    assert report["folio_sentiment"]["accuracy"] >= 0.78 > report["folio_sentiment"]["vader_accuracy"]
+    grief = ["I weepe, I grieue, my heart is full of woe.", "My soule is sicke with sorrow and despaire.",
+             "O cruell death, that tooke my sonne from me."]
+    assert (scorer.score(grief) < 0.5).all()
 
 
 def test_shipped_classifier_reads_folio_spelling_like_modern():
