@@ -68,7 +68,7 @@ class TrainConfig:
 class SampleConfig:
     # The one rule for temperatures everywhere (config, flags, chat commands, Discord): 0 means always
     # the likeliest character; above 3 every character is about equally likely, which is noise.
-    temperature: float = bounded(0.7, low=0.0, high=3.0)
+    temperature: float = bounded(0.6, low=0.0, high=3.0)
     top_k: int = bounded(0, low=0)
     top_p: float = bounded(1.0, low=0.0, high=1.0, low_open=True)
     length: int = bounded(200, low=1)
@@ -89,6 +89,13 @@ class SentimentConfig:
     max_epochs: int = bounded(12, low=1)
     patience: int = bounded(3, low=1)
     seed: int = 1
+    # Add a copy of each training sentence rewritten in Early Modern forms (you -> thou, has -> hath).
+    early_modern: bool = True
+    # Play sentences per class that VADER labels at a distance (0: none), and how sure it must be.
+    play_lines: int = bounded(4000, low=0)
+    play_threshold: float = bounded(0.5, low=0.0, high=1.0)
+    # Feed each word's VADER valence to the LSTM beside its embedding.
+    lexicon: bool = True
 
 
 # Speaker tags as the lowercased plays print them: the bard speaks as the persona, the user as the
@@ -106,7 +113,7 @@ class ResponderConfig:
     persona: str = bounded("hamlet", choices=tuple(PERSONAS))
     mood: str = bounded("positive", choices=MOODS)
     candidates: int = bounded(64, low=1, high=1024)
-    max_chars: int = bounded(160, low=8)
+    max_chars: int = bounded(120, low=8)
     min_words: int = bounded(3, low=1)
     max_words: int = bounded(40, low=1)
     spelling_threshold: float = bounded(1.0, low=0.0, high=1.0)

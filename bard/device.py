@@ -5,6 +5,8 @@ Chatting imports this, not the trainer, so it stays free of training and distrib
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 
 from bard.errors import BardError
@@ -45,3 +47,33 @@ def training_precision(precision: str, device: torch.device) -> str:
     if precision == "auto":
         return "float16" if device.type == "cuda" else resolve_precision(precision, device)
     return precision
+
+
+def others_running() -> int | None:
+    """How many threads of other processes are running or waiting for a CPU right now: Linux's
+    count of runnable threads (/proc/loadavg) less this process's own (its OpenMP threads spin a
+    while after each reply), the least of three looks; None where the system does not say."""
+    looks = []
+    try:
+        for _ in range(3):
+            everyone = int(Path("/proc/loadavg").read_text().split()[3].split("/")[0])
+            mine = sum(running(stat) for stat in Path("/proc/self/task").glob("*/stat"))
+            looks.append(max(everyone - mine, 0))
+    except (OSError, ValueError, IndexError):
+        return None
+    return min(looks)
+
+
+def running(stat: Path) -> bool:
+    try:
+        return stat.read_text().rsplit(")", 1)[1].split()[0] == "R"
+    except (OSError, IndexError):  # the thread has just ended
+        return False
+
+
+def threads_beside(busy: int | None, available: int) -> int:
+    """torch's CPU threads for a burst of inference: all of them on an idle machine, one when other
+    processes keep the cores busy. OpenMP threads wait for each other by spinning, so two processes
+    that both use every core slow each other 20-50 times (a reply beside `bard train`: 384 ms alone,
+    13.8 s beside it, 0.62 s with one thread; benchmarks/responder.py --beside-training)."""
+    return 1 if busy else available

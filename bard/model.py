@@ -51,3 +51,10 @@ def concat_states(states: list[State]) -> State:
     if isinstance(states[0], tuple):
         return tuple(torch.cat(parts, dim=1) for parts in zip(*states))
     return torch.cat(states, dim=1)
+
+
+def select_rows(state: State, rows: torch.Tensor) -> State:
+    """The batch rows `rows` of a state, in that order."""
+    if isinstance(state, tuple):
+        return tuple(s[:, rows] for s in state)
+    return state[:, rows]

@@ -11,6 +11,7 @@ one continuous script.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
 import time
 from collections import deque
@@ -22,13 +23,16 @@ import torch
 from bard.checkpoint import load_checkpoint
 from bard.config import PERSONAS, Config, checked, parse_value
 from bard.corpus import read_documents, word_record
-from bard.errors import ConfigError
+from bard.device import others_running, threads_beside
+from bard.errors import ConfigError, CorpusError
 from bard.model import CharLSTM, State, concat_states, repeat_state
-from bard.sampling import continue_batch, for_sampling, make_generator, prime
-from bard.scoring import Lexicon, mood_fit, overlap, repetition, words
+from bard.sampling import char_log_probs, continue_batch, for_sampling, make_generator, prime
+from bard.scoring import Lexicon, VerbatimIndex, mood_fit, overlap, repetition, words
 from bard.sentiment import SentimentScorer
 from bard.vocabulary import Vocabulary
 from bard.wordlists import shipped
+
+log = logging.getLogger(__name__)
 
 SPEECH_END = "\n\n"
 # A new speech inside a sample: an indented line, as speaker tags are printed.
@@ -41,12 +45,21 @@ MARKUP = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^<>]{0,200}>|@\w+|https?://
                     re.IGNORECASE | re.DOTALL)
 CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
 SENTENCE_END = re.compile(r"[.!?]")
-# Ranking: mood fit (0-1), plus half the share of the user's content words taken up, plus up to a
-# quarter for length, so a full line beats a three-word stub of the same mood.
-OVERLAP_WEIGHT = 0.5
-LENGTH_WEIGHT = 0.25
-FULL_LENGTH_WORDS = 12
-ECHO_WORDS = 3
+# Ranking, measured by blind ratings (README): sense first, the model's own mean log-probability
+# per character of the whole speech, its end included (word salad and unfinished clauses are
+# unlikely); then relevance, how much likelier the message made the bard's own words than a fresh
+# start of its speech (pointwise mutual information per character, Li et al. 2016), and the share
+# of the user's content words taken up; then mood fit (0-1) and length, so a full line beats a
+# three-word stub of the same sense.
+SENSE_WEIGHT = 1.0
+RELEVANCE_WEIGHT = 6.0
+OVERLAP_WEIGHT = 0.3
+MOOD_WEIGHT = 0.15
+LENGTH_WEIGHT = 0.15
+FULL_LENGTH_WORDS = 10
+# A reply must be the model's own: this many characters running from the plays is a copy.
+VERBATIM_CHARS = 40
+COPY = "copies the plays"
 # In-character lines for when no candidate passes (the plays' own words, modern spelling).
 FALLBACKS = {
     "hamlet": ["Words, words, words.", "The rest is silence.",
@@ -105,6 +118,8 @@ class Candidate:
     unknown: list[str] = field(default_factory=list)
     positive: float = 0.5
     mood_fit: float = 0.0
+    sense: float = 0.0  # mean log-probability per character under the model
+    relevance: float = 0.0  # PMI per character of the model's own words with the message
     overlap: float = 0.0
     score: float = 0.0
     rejected: str | None = None
@@ -175,9 +190,10 @@ def cut_speech(raw: str) -> str | None:
 
 class Responder:
     def __init__(self, model: CharLSTM, vocab: Vocabulary, lexicon: Lexicon, sentiment: SentimentScorer,
-                 config: Config, seed: int | None = None, model_name: str = "model", trained_on: Config | None = None):
+                 config: Config, seed: int | None = None, model_name: str = "model", trained_on: Config | None = None,
+                 verbatim: VerbatimIndex | None = None):
         """`trained_on` is the config the model was trained with (its corpus and validation split);
-        by default, `config`."""
+        by default, `config`. `verbatim` indexes the training text, to reject copies of it."""
         self.model = for_sampling(model.eval(), config.sample.precision)
         self.vocab = vocab
         self.lexicon = lexicon
@@ -190,6 +206,9 @@ class Responder:
         self.generator = make_generator(seed, self.device)
         self.newline = vocab.index.get("\n")
         self.model_name = model_name
+        self.verbatim = verbatim
+        self.fresh_starts: dict[str, tuple[torch.Tensor, State]] = {}
+        self.cpu_threads = torch.get_num_threads()
 
     @classmethod
     def load(cls, config: Config, checkpoint: str | None = None, sentiment: str | None = None,
@@ -199,9 +218,15 @@ class Responder:
         char = load_checkpoint(checkpoint or config.resolve(config.checkpoints.char_model), device)
         scorer = SentimentScorer.load(sentiment or config.resolve(config.checkpoints.sentiment), device)
         trained_on = char.trained_with()
-        corpus_words = char.meta.get("words") or word_record(read_documents(trained_on))
+        try:
+            documents = read_documents(trained_on)
+        except CorpusError as e:  # e.g. an NLTK text on a machine without NLTK data
+            log.warning("copies of the training text cannot be checked: %s", e)
+            documents = []
+        corpus_words = char.meta.get("words") or word_record(documents)
         lexicon = Lexicon.build(corpus_words, shipped(), scorer.modernizer)
-        return cls(char.model, char.vocab, lexicon, scorer, config, seed, char.path.name, trained_on)
+        verbatim = VerbatimIndex("\n".join(d.text for d in documents), VERBATIM_CHARS) if documents else None
+        return cls(char.model, char.vocab, lexicon, scorer, config, seed, char.path.name, trained_on, verbatim)
 
     # The script the model reads ------------------------------------------------------------------
 
@@ -243,16 +268,12 @@ class Responder:
     # Replying ---------------------------------------------------------------------------------
 
     def seeds(self, message_text: str) -> list[str]:
-        """How the bard's speech may begin: fresh, with the user's last words, with one of the
-        user's content words (the longest one the corpus knows)."""
-        seeds = [""]
-        found = [w for w in words(message_text) if w.isalpha()]
-        if found:
-            seeds.append(" ".join(found[-ECHO_WORDS:]) + " ")
-        content = sorted(self.lexicon.content_words(message_text) & self.lexicon.corpus_words, key=lambda w: (-len(w), w))
-        if content:
-            seeds.append(content[0] + " ")
-        return list(dict.fromkeys(seeds))
+        """How the bard's speech may begin: fresh (the model answering the message as the plays
+        answer such lines), or taking up the message's most telling word as a question, as the
+        plays do ("Honour? What is honour?"). Never with the user's modern phrase, which starts a
+        speech the model cannot continue."""
+        topic = self.lexicon.topic(message_text)
+        return ["", f"{topic}? "] if topic else [""]
 
     def all_spoken(self, ids: torch.Tensor) -> bool:
         """Every row has ended its speech (a blank line)."""
@@ -262,15 +283,15 @@ class Responder:
         return bool(ends.any(1).all())
 
     @torch.inference_mode()
-    def sample(self, conversation: Conversation, prompt: str, seeds: list[str], settings: Settings,
+    def sample(self, context: tuple[torch.Tensor, State], seeds: list[str], settings: Settings,
                generator: torch.Generator) -> list[Candidate]:
         """One batched pass: rows are split evenly between the seeds, each row starting from its
-        seed's state."""
+        seed read after `context` (the logits and state after the conversation and the prompt)."""
         counts = [len(part) for part in np.array_split(np.arange(settings.candidates), len(seeds))]
         logits, states, row_seeds = [], [], []
         for seed, count in zip(seeds, counts):
             if count:
-                seed_logits, state = prime(self.model, self.vocab, prompt + seed, conversation.state)
+                seed_logits, state = prime(self.model, self.vocab, seed, context[1]) if seed else context
                 logits.append(seed_logits.expand(count, -1))
                 states.append(repeat_state(state, count))
                 row_seeds += [seed] * count
@@ -278,6 +299,31 @@ class Responder:
                                 settings.temperature, generator=generator, stop=self.all_spoken)
         samples = [self.vocab.decode(row) for row in ids.cpu()]
         return [self.judge_text(seed, seed + sample) for seed, sample in zip(row_seeds, samples)]
+
+    def fresh_start(self, persona: str) -> tuple[torch.Tensor, State]:
+        """The logits and state at the start of the persona's speech with nothing said before."""
+        if persona not in self.fresh_starts:
+            self.fresh_starts[persona] = prime(self.model, self.vocab, self.speech(self.tags(persona)[0], ""))
+        return self.fresh_starts[persona]
+
+    @torch.inference_mode()
+    def weigh_sense(self, candidates: list[Candidate], context: tuple[torch.Tensor, State], persona: str) -> None:
+        """Sense and relevance of the accepted candidates, read back by the model in one batched
+        pass: each after the conversation (`context`) and each after a fresh start of the speech."""
+        judged = [c for c in candidates if c.accepted]
+        if not judged:
+            return
+        texts = [self.to_model_text(c.text) + SPEECH_END for c in judged]
+        fresh, n = self.fresh_start(persona), len(judged)
+        logits = torch.cat([context[0].expand(n, -1), fresh[0].expand(n, -1)])
+        state = concat_states([repeat_state(context[1], n), repeat_state(fresh[1], n)])
+        log_probs = char_log_probs(self.model, self.vocab, texts + texts, logits, state).cpu()
+        for i, candidate in enumerate(judged):
+            # Only the model's own words count: a seed is the user's word, not the model's choice.
+            own = slice(len(candidate.seed), len(texts[i]))
+            given, alone = log_probs[i, own], log_probs[n + i, own]
+            candidate.sense = float(given.mean()) if len(given) else 0.0
+            candidate.relevance = float((given - alone).mean()) if len(given) else 0.0
 
     def judge_text(self, seed: str, raw: str) -> Candidate:
         """A candidate cleaned and checked on everything but mood (which is scored in a batch)."""
@@ -293,6 +339,8 @@ class Responder:
             candidate.rejected = f"{len(found)} words"
         elif candidate.spelling < self.config.spelling_threshold:
             candidate.rejected = "misspelt: " + ", ".join(dict.fromkeys(candidate.unknown))
+        elif self.verbatim is not None and self.verbatim.copies(speech):
+            candidate.rejected = COPY
         else:
             candidate.rejected = repetition(found)
         return candidate
@@ -324,7 +372,9 @@ class Responder:
             # Only the words the model chose count: an echo seed's own words are the user's already.
             candidate.overlap = overlap(user_words, self.lexicon.content_words(candidate.text[len(candidate.seed):]))
             length = min(len(words(candidate.text)), FULL_LENGTH_WORDS) / FULL_LENGTH_WORDS
-            candidate.score = candidate.mood_fit + OVERLAP_WEIGHT * candidate.overlap + LENGTH_WEIGHT * length
+            candidate.score = (SENSE_WEIGHT * candidate.sense + RELEVANCE_WEIGHT * candidate.relevance
+                               + OVERLAP_WEIGHT * candidate.overlap + MOOD_WEIGHT * candidate.mood_fit
+                               + LENGTH_WEIGHT * length)
             if candidate.accepted and candidate.mood_fit < self.config.min_mood_fit:
                 candidate.rejected = f"mood {mood} fit {candidate.mood_fit:.2f}"
 
@@ -336,12 +386,16 @@ class Responder:
         # A copy: a front-end may change settings from another thread while this reply is made.
         settings = dataclasses.replace(conversation.settings)
         generator = make_generator(seed, self.device) if seed is not None else self.generator
+        if self.device.type == "cpu":
+            torch.set_num_threads(threads_beside(others_running(), self.cpu_threads))
         bard_tag = self.tags(settings.persona)[0]
         prompt = self.user_speech(message, settings.persona) + self.speech(bard_tag, "")
         message_text = clean_message(message, self.config.message_chars)
         user_positive = float(self.sentiment.score([message_text])[0])
         seeds = self.seeds(self.to_model_text(message_text))
-        candidates = self.sample(conversation, prompt, seeds, settings, generator)
+        context = prime(self.model, self.vocab, prompt, conversation.state)
+        candidates = self.sample(context, seeds, settings, generator)
+        self.weigh_sense(candidates, context, settings.persona)
         self.rank(candidates, message_text, user_positive, settings.mood)
         accepted = [i for i, c in enumerate(candidates) if c.accepted]
         if accepted:

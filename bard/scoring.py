@@ -1,11 +1,11 @@
-"""Scoring candidate replies: spelling (the training corpus's words plus the shipped English word
-list, read through Folio spelling and regular inflections), degenerate repetition, overlap with the
-user's words, and fit to a target mood."""
+"""Scoring candidate replies: spelling (the training corpus's words, the shipped English word list
+and regular inflections of them), degenerate repetition, copies of the training text, overlap with
+the user's words, and fit to a target mood."""
 
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -15,6 +15,8 @@ from bard.wordlists import WordLists
 # Words with their apostrophes: o'er, th', 'tis, lov'd.
 WORD = re.compile(r"'?[a-z]+(?:'[a-z]+)*'?")
 INFLECTIONS = ("'st", "eth", "est", "ing", "'d", "ed", "es", "'s", "st", "s", "d")
+# Endings only verbs take: an invented word like "senating" is a noun given a verb's ending.
+VERB_ENDINGS = ("'st", "eth", "est", "ing", "'d", "ed", "st", "d")
 # NLTK's English stop words know nothing of thou and hath.
 EARLY_MODERN_STOPWORDS = {
     "thou", "thee", "thy", "thine", "ye", "hath", "doth", "art", "hast", "dost", "shalt", "wilt",
@@ -63,10 +65,8 @@ class Lexicon:
         return lexicon
 
     def is_english(self, word: str) -> bool:
+        """An English word, in modern spelling or in the Folio's."""
         return word in self.english or self.modernizer.word(word) in self.english
-
-    def is_listed(self, word: str) -> bool:
-        return word in self.corpus_words or self.is_english(word)
 
     def inflected(self, word: str, is_base) -> bool:
         """`word` or a regular inflection of a word that passes `is_base`."""
@@ -76,8 +76,32 @@ class Lexicon:
         return any(word.endswith(suffix) and len(word) - len(suffix) >= 2 and any(map(is_base, stems(word, suffix)))
                    for suffix in INFLECTIONS)
 
+    @cached_property
+    def listed(self) -> set[str]:
+        return self.corpus_words | self.english
+
+    @cached_property
+    def verbs(self) -> set[str]:
+        """Stems the corpus itself gives a verb ending (lou'd, speaketh -> loue, speake)."""
+        return {stem for word in self.corpus_words for suffix in VERB_ENDINGS if word.endswith(suffix)
+                for stem in stems(word, suffix)}
+
     def _known(self, word: str) -> bool:
-        return self.inflected(word, self.is_listed)
+        """A word of the corpus or of the English list as written, or a regular inflection of one.
+        No Folio respelling of an unseen word counts (the corpus is the Folio: "steall" and "seepe"
+        are the model's inventions), and a verb ending needs a stem the corpus inflects as a verb."""
+        bare = word.strip("'")
+        listed = self.listed
+        if word in listed or bare in listed:
+            return True
+        for suffix in INFLECTIONS:
+            if word.endswith(suffix) and len(word) - len(suffix) >= 2:
+                candidates = stems(word, suffix)
+                if suffix in VERB_ENDINGS:
+                    candidates = [stem for stem in candidates if stem in self.verbs]
+                if any(stem in listed for stem in candidates):
+                    return True
+        return False
 
     def spelling(self, text: str) -> tuple[float, list[str]]:
         """The fraction of known words (0 for a text without words) and the unknown ones."""
@@ -85,10 +109,70 @@ class Lexicon:
         unknown = [w for w in found if not self.known(w)]
         return (1 - len(unknown) / len(found) if found else 0.0), unknown
 
+    @cached_property
+    def corpus_spelling(self) -> dict[str, str]:
+        """Modern word -> how the corpus spells it (love -> loue), for the words the corpus has."""
+        spelling = {}
+        for word in sorted(self.corpus_words, key=lambda w: (len(w), w)):
+            spelling.setdefault(self.modernizer.word(word), word)
+        return spelling
+
+    def topic(self, text: str) -> str | None:
+        """The message's most telling word, as the corpus spells it: the content word rarest in
+        modern running text (the modernizer's frequencies), of those the corpus has."""
+        found = [w for w in self.content_words(text) if w in self.corpus_spelling]
+        if not found:
+            return None
+        frequency = self.modernizer.frequencies
+        return self.corpus_spelling[min(found, key=lambda w: (frequency.get(w, 0), -len(w), w))]
+
     def content_words(self, text: str) -> set[str]:
         """Words that carry meaning, in modern spelling, so "loue" in a reply matches "love"."""
         return {self.modernizer.word(w) for w in words(text)
                 if len(w) > 2 and w.isalpha() and w not in self.stopwords}
+
+
+class VerbatimIndex:
+    """Asks whether a candidate copies `chars` or more characters running from a text (case and
+    spacing ignored). A copy that long holds a whole block of the text: `chars - STRIDE + 1`
+    characters starting at a multiple of STRIDE. The blocks' 64-bit rolling hashes, sorted (half a
+    million for the Folio, 4 MB), find the few candidates worth a real search of the text."""
+
+    BASE = np.uint64(1_000_003)
+    STRIDE = 8
+
+    def __init__(self, text: str, chars: int = 40):
+        self.chars = chars
+        self.block = chars - self.STRIDE + 1
+        self.text = normalized(text)
+        codes = self.codes(self.text)
+        starts = np.arange(0, len(codes) - self.block + 1, self.STRIDE)
+        self.hashes = np.sort(self.rolling_hashes(codes, starts))
+
+    @staticmethod
+    def codes(text: str) -> np.ndarray:
+        return np.frombuffer(text.encode("utf-8"), dtype=np.uint8).astype(np.uint64)
+
+    def rolling_hashes(self, codes: np.ndarray, starts: np.ndarray) -> np.ndarray:
+        hashes = np.zeros(len(starts), dtype=np.uint64)
+        with np.errstate(over="ignore"):  # wrapping modulo 2**64 is the hash
+            for offset in range(self.block):
+                hashes = hashes * self.BASE + codes[starts + offset]
+        return hashes
+
+    def copies(self, text: str) -> bool:
+        text = normalized(text)
+        if len(text) < self.chars or not len(self.hashes):
+            return False
+        windows = self.rolling_hashes(self.codes(text), np.arange(len(text) - self.block + 1))
+        found = np.searchsorted(self.hashes, windows).clip(max=len(self.hashes) - 1)
+        if not (self.hashes[found] == windows).any():
+            return False
+        return any(text[i : i + self.chars] in self.text for i in range(len(text) - self.chars + 1))
+
+
+def normalized(text: str) -> str:
+    return " ".join(text.lower().split())
 
 
 def repetition(found: list[str]) -> str | None:

@@ -24,10 +24,9 @@ import torch.nn.functional as F
 from bard.corpus import load_corpus
 from bard.errors import BardError
 from bard.evaluation import held_out_logits
-from bard.responder import Responder
-from bard.scoring import words
+from bard.responder import COPY, VERBATIM_CHARS, Responder
+from bard.scoring import VerbatimIndex, words
 
-VERBATIM_CHARS = 40
 PROMPT_CHARS = 120
 # A speech in the plays: a speaker tag after a blank line, then the speech.
 SPEECH = re.compile(r"\n\n[ \t]+[a-z]+\.[ \t]+([^\n]+)")
@@ -43,10 +42,6 @@ class Result:
     mood_fit: float
     candidates_per_s: float
     score: float = 0.0
-
-
-def normalized(text: str) -> str:
-    return " ".join(text.lower().split())
 
 
 def validation_prompts(val_text: str, n: int) -> list[str]:
@@ -72,17 +67,14 @@ class Sweep:
         corpus = load_corpus(saved)
         self.responder = responder
         self.val_text = corpus.val_text
-        training = normalized(corpus.train_text)
-        # Hashes, not the windows themselves: the Folio has 4 million of them (200 MB as ints, 550 as strings).
-        self.windows = {hash(training[i : i + VERBATIM_CHARS]) for i in range(len(training) - VERBATIM_CHARS + 1)}
+        self.verbatim = responder.verbatim or VerbatimIndex(corpus.train_text, VERBATIM_CHARS)
         val_ids = responder.vocab.encode(corpus.val_text)
         chunks = list(held_out_logits(responder.model, val_ids, saved.train.seq_len, responder.device))
         self.val_logits = torch.cat([logits for logits, _ in chunks])
         self.val_targets = torch.cat([targets for _, targets in chunks])
 
     def copies_training_text(self, text: str) -> bool:
-        text = normalized(text)
-        return any(hash(text[i : i + VERBATIM_CHARS]) in self.windows for i in range(len(text) - VERBATIM_CHARS + 1))
+        return self.verbatim.copies(text)
 
     def nll(self, temperature: float) -> float | None:
         """Held-out NLL of the sampling distribution at `temperature`; None at 0 (always the
@@ -131,7 +123,9 @@ class Sweep:
         # The mood is a ranking preference, not a quality filter: it does not count against acceptance.
         accepted = [c for c in candidates if c.rejected is None or c.rejected.startswith("mood")]
         texts = [c.text for c in accepted]
-        verbatim = float(np.mean([self.copies_training_text(t) for t in texts])) if texts else 0.0
+        # The responder rejects copies of the plays; their share of what would pass otherwise.
+        copies = sum(c.rejected == COPY for c in candidates)
+        verbatim = copies / (copies + len(accepted)) if copies + len(accepted) else 0.0
         result = Result(
             temperature=temperature,
             acceptance=len(accepted) / len(candidates),

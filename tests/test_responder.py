@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from bard.config import load_config
-from bard.responder import FALLBACKS, Candidate, Responder, Turn, clean_message, cut_speech
+from bard.responder import (COPY, FALLBACKS, OVERLAP_WEIGHT, Candidate, Responder, Turn, clean_message,
+                            cut_speech)
 from bard.sampling import prime
 from bard.scoring import mood_fit, repetition
 
@@ -23,7 +24,8 @@ def responder():
 def with_config(responder, **changes):
     config = load_config(None)
     config.responder = dataclasses.replace(config.responder, **changes)
-    return Responder(responder.model, responder.vocab, responder.lexicon, responder.sentiment, config, seed=0)
+    return Responder(responder.model, responder.vocab, responder.lexicon, responder.sentiment, config, seed=0,
+                     verbatim=responder.verbatim)
 
 
 def test_the_message_is_framed_as_a_speech_the_persona_answers(responder):
@@ -31,9 +33,12 @@ def test_the_message_is_framed_as_a_speech_the_persona_answers(responder):
     assert responder.user_speech("the king sleeps", "macbeth") == "\n\n   lady. the king sleeps."
     assert responder.user_speech("   ", "hamlet") == ""
     reply = responder.reply(responder.new_conversation(), "What news from Denmark?", seed=1)
-    assert reply.seeds[0] == "" and "news from denmark " in reply.seeds and "denmark " in reply.seeds
+    # A fresh start, and the message's most telling word taken up as a question; never the user's
+    # modern phrase. "love" is taken up as the plays spell it.
+    assert reply.seeds == ["", "denmark? "]
+    assert responder.seeds("what is love") == ["", "loue? "] and responder.seeds("and so") == [""]
     assert {c.seed for c in reply.candidates} == set(reply.seeds)
-    assert len(reply.candidates) == 64
+    assert len(reply.candidates) == load_config(None).responder.candidates
 
 
 def test_the_conversation_is_carried_in_the_state(responder):
@@ -71,25 +76,45 @@ def test_each_filter_on_hand_made_candidates(responder):
     def verdict(raw):
         return responder.judge_text("", raw + "\n\n   hor.").rejected
 
-    assert verdict("i will speak to it, though hell it selfe should gape.") is None
+    assert verdict("i will speak to it, though the night it selfe should fall.") is None
     assert verdict("my loue doth liue vpon thy lips, and speak'st of kingdomes.") is None
     assert verdict("the qwzxy of denmarke is blorft.").startswith("misspelt: qwzxy, blorft")
     assert verdict("yes.") == "1 words"
     assert verdict(" ".join(["word"] * 2 + ["and more"] * 25) + ".") == "52 words"
     assert verdict("the king the king is dead.") == "repeats 'the king'"
     assert verdict("no no no, my lord.") == "repeats 'no'"
+    # Forty characters running from the plays (Hamlet's own line, any case and spacing) is a copy.
+    assert verdict("to be,  or not to be, that is the Question: whether 'tis nobler.") == COPY
+    assert verdict("whether 'tis nobler, my lord, i cannot answer you.") is None
     assert verdict("!!! ...") == "no words"
     assert responder.judge_text("", "and so it goes on and on without an end").rejected == "unfinished"
 
 
 def test_spelling_knows_folio_forms_and_inflections_but_not_nonsense(responder):
     lexicon = responder.lexicon
-    for word in ("loue", "vpon", "haue", "loueth", "speak'st", "kingdomes", "th'", "'tis", "cried", "sinning"):
+    for word in ("loue", "vpon", "haue", "loueth", "speak'st", "kingdomes", "th'", "'tis", "cried", "sinning",
+                 "louing", "happiness", "computers"):
         assert lexicon.known(word), word
-    for word in ("qwzxy", "lilerie", "trebtly"):
+    # Inventions that Folio respelling or a verb ending once let through.
+    for word in ("qwzxy", "lilerie", "trebtly", "vsse", "bapping", "arraue", "steall", "seepe", "rendere", "senating"):
         assert not lexicon.known(word), word
     assert lexicon.spelling("the loue of caesar.") == (1.0, [])
     assert lexicon.spelling("") == (0.0, [])
+
+
+def test_the_model_reads_sense_and_relevance_back(responder):
+    conversation = responder.new_conversation()
+    context = prime(responder.model, responder.vocab, responder.user_speech("Good morrow, my lord.", "hamlet")
+                    + responder.speech("ham.", ""))
+    sensible = Candidate("", "Good morrow to you, my good lord.")
+    salad = Candidate("", "Lord my you good morrow, to good.")
+    responder.weigh_sense([sensible, salad], context, conversation.settings.persona)
+    assert sensible.sense > salad.sense + 0.3
+    # The greeting makes a greeting back likelier than a fresh start of the speech does.
+    assert sensible.relevance > 0
+    rejected = Candidate("", "Good morrow.", rejected="1 words")
+    responder.weigh_sense([rejected], context, "hamlet")
+    assert rejected.sense == 0.0
 
 
 def test_display_restores_case(responder):
@@ -108,7 +133,7 @@ def test_mood_fit_and_repetition_rules():
     assert repetition("a a b b c c a c".split()) == "too few distinct words"
 
 
-def test_ranking_follows_mood_then_overlap(responder):
+def test_ranking_weighs_sense_mood_and_overlap(responder):
     happy = Candidate("", "I am glad and merry, full of joy and love.")
     grim = Candidate("", "I hate this vile and wretched bloody death.")
     responder.rank([happy, grim], "hello", 0.5, "positive")
@@ -118,11 +143,14 @@ def test_ranking_follows_mood_then_overlap(responder):
     moon = Candidate("", "The moon is bright and fair tonight.")
     king = Candidate("", "The king is bright and fair tonight.")
     responder.rank([king, moon], "and the moon?", 0.5, "any")
-    assert moon.overlap == 1.0 and king.overlap == 0.0 and moon.score == pytest.approx(king.score + 0.5)
+    assert moon.overlap == 1.0 and king.overlap == 0.0 and moon.score == pytest.approx(king.score + OVERLAP_WEIGHT)
+    sensible, salad = dataclasses.replace(moon, sense=-0.7), dataclasses.replace(moon, sense=-1.4)
+    responder.rank([sensible, salad], "and the moon?", 0.5, "any")
+    assert sensible.score > salad.score
     reply = responder.reply(responder.new_conversation(), "Good morrow, sweet prince.", seed=2)
     accepted = [c for c in reply.candidates if c.accepted]
     assert reply.candidates[reply.chosen].score == max(c.score for c in accepted)
-    assert all(c.mood_fit >= 0.2 for c in accepted)
+    assert all(c.mood_fit >= 0.2 and c.sense < 0 for c in accepted)
 
 
 def test_fallback_when_nothing_passes(responder):
@@ -141,7 +169,7 @@ def test_bad_input_always_gets_a_reply_that_echoes_no_markup(responder, message)
     reply = responder.reply(responder.new_conversation(), message, seed=0)
     assert reply.text.strip()
     # The model can only write its own characters, so "<" or ESC cannot appear; what could leak is the
-    # words inside markup, links and mentions, through the echo seeds or the model reading them.
+    # words inside markup, links and mentions, through the content-word seed or the model reading them.
     cleaned = clean_message(message, 300)
     for leaked in ("script", "alert", "pwned", "everyone", "evil", "example", "123456789", "http"):
         assert leaked not in cleaned

@@ -2,7 +2,10 @@ import pytest
 import torch
 
 from bard.checkpoint import load_checkpoint
-from bard.sampling import continue_batch, filter_logits, for_sampling, generate, pick_next, prime
+from bard.config import ModelConfig
+from bard.model import CharLSTM, repeat_state
+from bard.sampling import char_log_probs, continue_batch, filter_logits, for_sampling, generate, pick_next, prime
+from bard.vocabulary import Vocabulary
 
 
 @pytest.fixture(scope="module")
@@ -94,3 +97,20 @@ def test_sampling_frequencies_follow_the_softmax():
     hotter = torch.bincount(pick_next(logits, 2.0, generator=torch.Generator().manual_seed(3)), minlength=4) / 20000
     expected = torch.tensor([0.6, 0.3, 0.1, 0.0]).sqrt() / torch.tensor([0.6, 0.3, 0.1, 0.0]).sqrt().sum()
     torch.testing.assert_close(hotter, expected, atol=0.015, rtol=0)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_char_log_probs_match_a_plain_forward_pass_for_any_batch(cell):
+    torch.manual_seed(0)
+    vocab = Vocabulary("abc \n")
+    model = CharLSTM(len(vocab), ModelConfig(cell=cell, hidden=16, layers=1)).eval()
+    logits, state = prime(model, vocab, "ab ")
+    texts = ["abc cab", "a", "cc ba bc"] * 7  # 21 rows: padded to 32 inside
+    batch = char_log_probs(model, vocab, texts, logits.expand(len(texts), -1), repeat_state(state, len(texts)))
+    for row, text in enumerate(texts[:3]):
+        ids = vocab.encode("ab " + text).long()
+        with torch.inference_mode():
+            full = model(ids[None, :-1])[0].log_softmax(-1)[0]
+        expected = full[2:].gather(1, ids[3:, None]).squeeze(1)  # the text's characters after "ab "
+        assert torch.allclose(batch[row, : len(text)], expected, atol=1e-5)
+        assert (batch[row, len(text):] == 0).all()
