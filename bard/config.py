@@ -92,8 +92,8 @@ class SentimentConfig:
     # Add a copy of each training sentence rewritten in Early Modern forms (you -> thou, has -> hath).
     early_modern: bool = True
     # Play sentences per class that VADER labels at a distance (0: none), and how sure it must be.
-    play_lines: int = bounded(4000, low=0)
-    play_threshold: float = bounded(0.5, low=0.0, high=1.0)
+    play_lines: int = bounded(10000, low=0)
+    play_threshold: float = bounded(0.3, low=0.0, high=1.0)
     # Feed each word's VADER valence to the LSTM beside its embedding.
     lexicon: bool = True
 

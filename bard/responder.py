@@ -168,6 +168,12 @@ def clean_message(message: str, limit: int) -> str:
     return " ".join(MARKUP.sub(" ", text).split())
 
 
+def last_sentence(text: str) -> tuple[str, ...]:
+    """The words of a text's last sentence, lowercased, "'s" read as "is" ("what's" = "what is")."""
+    sentences = [s for s in SENTENCE_END.split(text.lower().replace("'s ", " is ")) if words(s)]
+    return tuple(words(sentences[-1])) if sentences else ()
+
+
 def cut_speech(raw: str) -> str | None:
     """The bard's speech in a sample: up to the next speaker, without stage directions, on one
     line, ending at a sentence end (or the speech's own end). None when it never finishes."""
@@ -378,6 +384,14 @@ class Responder:
             if candidate.accepted and candidate.mood_fit < self.config.min_mood_fit:
                 candidate.rejected = f"mood {mood} fit {candidate.mood_fit:.2f}"
 
+    def reject_said_before(self, candidates: list[Candidate], conversation: Conversation) -> None:
+        """A reply must not end as one of the bard's earlier replies in this conversation: the
+        likeliest lines ("What is the matter?") would otherwise come back turn after turn."""
+        said = {last_sentence(t.text) for t in conversation.turns if t.speaker == "bard"}
+        for candidate in candidates:
+            if candidate.accepted and last_sentence(candidate.text) in said:
+                candidate.rejected = "said before"
+
     def reply(self, conversation: Conversation, message: str, seed: int | None = None) -> Reply:
         """The best reply to `message` under the conversation's settings, with every candidate
         considered. Updates `conversation`: both speeches join its turns, and the model's state moves
@@ -397,6 +411,7 @@ class Responder:
         candidates = self.sample(context, seeds, settings, generator)
         self.weigh_sense(candidates, context, settings.persona)
         self.rank(candidates, message_text, user_positive, settings.mood)
+        self.reject_said_before(candidates, conversation)
         accepted = [i for i, c in enumerate(candidates) if c.accepted]
         if accepted:
             chosen = max(accepted, key=lambda i: candidates[i].score)

@@ -11,7 +11,7 @@ import torch
 
 from bard.config import load_config
 from bard.responder import (COPY, FALLBACKS, OVERLAP_WEIGHT, Candidate, Responder, Turn, clean_message,
-                            cut_speech)
+                            cut_speech, last_sentence)
 from bard.sampling import prime
 from bard.scoring import mood_fit, repetition
 
@@ -53,6 +53,13 @@ def test_the_conversation_is_carried_in_the_state(responder):
     expected = prime(responder.model, responder.vocab, "\n", remembered.state)[0].float().softmax(-1)
     actual = prime(responder.model, responder.vocab, "\n", rebuilt.state)[0].float().softmax(-1)
     torch.testing.assert_close(actual, expected, atol=0.03, rtol=0)
+
+
+def test_a_conversation_never_ends_two_replies_alike(responder):
+    conversation = responder.new_conversation()
+    replies = [responder.reply(conversation, message, seed=i).text for i, message in enumerate(
+        ["Good morrow.", "What news?", "Tell me more.", "And then?", "Farewell."])]
+    assert len({last_sentence(r) for r in replies}) == len(replies), replies
 
 
 def test_kept_turns_are_bounded(responder):

