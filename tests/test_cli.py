@@ -5,6 +5,7 @@ import sys
 from conftest import TINY
 
 from bard.checkpoint import load_checkpoint
+from bard.config import load_config
 
 
 def bard(*args, cwd=None):
@@ -51,7 +52,7 @@ def test_train_resume_eval_generate_end_to_end(tmp_path):
     assert json.loads(again.stdout)["samples"] == samples
 
     plain = bard("generate", "--checkpoint", str(out / "last.pt"), "--seed-text", "to be", "--length", "20")
-    assert plain.returncode == 0 and "temperature 0.7" in plain.stdout
+    assert plain.returncode == 0 and f"temperature {load_config(None).sample.temperature:g}" in plain.stdout
 
 
 def test_user_errors_are_one_line_with_status_2(tmp_path):

@@ -123,7 +123,7 @@ async def test_discord_splits_long_replies_under_2000_characters(make_bot, respo
 
     def long_reply(*args, **kwargs):
         reply = real_reply(*args, **kwargs)
-        return dataclasses.replace(reply, text=" ".join([reply.text] * 80))
+        return dataclasses.replace(reply, text=" ".join([reply.text] * (4100 // len(reply.text) + 1)))  # > 2 messages
 
     monkeypatch.setattr(responder, "reply", long_reply)
     await dpytest.message(mention(bot, "Speak at length."))
