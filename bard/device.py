@@ -49,6 +49,10 @@ def training_precision(precision: str, device: torch.device) -> str:
     return precision
 
 
+# torch's own choice of CPU threads, before any reply changes it (set_num_threads is process-wide).
+DEFAULT_THREADS = torch.get_num_threads()
+
+
 def others_running() -> int | None:
     """How many threads of other processes are running or waiting for a CPU right now: Linux's
     count of runnable threads (/proc/loadavg) less this process's own (its OpenMP threads spin a

@@ -23,7 +23,7 @@ import torch
 from bard.checkpoint import load_checkpoint
 from bard.config import PERSONAS, Config, checked, parse_value
 from bard.corpus import read_documents, word_record
-from bard.device import others_running, threads_beside
+from bard.device import DEFAULT_THREADS, others_running, threads_beside
 from bard.errors import ConfigError, CorpusError
 from bard.model import CharLSTM, State, concat_states, repeat_state
 from bard.sampling import char_log_probs, continue_batch, for_sampling, make_generator, prime
@@ -214,7 +214,6 @@ class Responder:
         self.model_name = model_name
         self.verbatim = verbatim
         self.fresh_starts: dict[str, tuple[torch.Tensor, State]] = {}
-        self.cpu_threads = torch.get_num_threads()
 
     @classmethod
     def load(cls, config: Config, checkpoint: str | None = None, sentiment: str | None = None,
@@ -227,6 +226,8 @@ class Responder:
         try:
             documents = read_documents(trained_on)
         except CorpusError as e:  # e.g. an NLTK text on a machine without NLTK data
+            if "words" not in char.meta:  # a checkpoint from before bard 0.2 needs its corpus's words
+                raise
             log.warning("copies of the training text cannot be checked: %s", e)
             documents = []
         corpus_words = char.meta.get("words") or word_record(documents)
@@ -279,7 +280,8 @@ class Responder:
         plays do ("Honour? What is honour?"). Never with the user's modern phrase, which starts a
         speech the model cannot continue."""
         topic = self.lexicon.topic(message_text)
-        return ["", f"{topic}? "] if topic else [""]
+        # A stage direction's word ("enter", "thunder") would be cut out with its line.
+        return ["", f"{topic}? "] if topic and not STAGE_DIRECTION.match(topic) else [""]
 
     def all_spoken(self, ids: torch.Tensor) -> bool:
         """Every row has ended its speech (a blank line)."""
@@ -401,7 +403,7 @@ class Responder:
         settings = dataclasses.replace(conversation.settings)
         generator = make_generator(seed, self.device) if seed is not None else self.generator
         if self.device.type == "cpu":
-            torch.set_num_threads(threads_beside(others_running(), self.cpu_threads))
+            torch.set_num_threads(threads_beside(others_running(), DEFAULT_THREADS))
         bard_tag = self.tags(settings.persona)[0]
         prompt = self.user_speech(message, settings.persona) + self.speech(bard_tag, "")
         message_text = clean_message(message, self.config.message_chars)

@@ -79,7 +79,7 @@ def continue_batch(model: CharLSTM, logits: torch.Tensor, state: State, length: 
 def char_log_probs(model: CharLSTM, vocab: Vocabulary, texts: list[str], logits: torch.Tensor,
                    state: State) -> torch.Tensor:
     """The log-probability (at temperature 1) of every character of each text following its
-    context, in one forward pass: (len(texts), longest text), 0 past a text's end. Row i of `logits`
+    context, in one forward pass: (len(texts), at least the longest text), 0 past a text's end. Row i of `logits`
     (next-character logits) and of `state` is text i's context, as `prime` leaves it."""
     # Rows padded to a multiple of ROW_MULTIPLE (copies of the first) and columns to one of
     # COLUMN_MULTIPLE: oneDNN's CPU LSTM takes two to three times longer for a batch of 58 or 62 rows

@@ -151,7 +151,8 @@ class VerbatimIndex:
 
     @staticmethod
     def codes(text: str) -> np.ndarray:
-        return np.frombuffer(text.encode("utf-8"), dtype=np.uint8).astype(np.uint64)
+        """One code point per character, so windows of characters are windows of codes."""
+        return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
 
     def rolling_hashes(self, codes: np.ndarray, starts: np.ndarray) -> np.ndarray:
         hashes = np.zeros(len(starts), dtype=np.uint64)

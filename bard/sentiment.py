@@ -45,7 +45,7 @@ class SentimentLSTM(nn.Module):
         self.embedding = nn.Embedding(vocab_size, config.embedding, padding_idx=PAD)
         # A prior that does not come from films: words rare in the training text still carry their
         # lexicon valence (-1 to 1), which the LSTM learns to negate and weigh in context.
-        self.valence = nn.Buffer(torch.zeros(vocab_size)) if config.lexicon else None
+        self.register_buffer("valence", torch.zeros(vocab_size) if config.lexicon else None)
         inputs = config.embedding + int(config.lexicon)
         self.forward_lstm = nn.LSTM(inputs, config.hidden, batch_first=True)
         self.backward_lstm = nn.LSTM(inputs, config.hidden, batch_first=True)

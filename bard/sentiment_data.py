@@ -117,7 +117,8 @@ def play_sentences(path: Path) -> list[PlayLine]:
         for match in SENTENCE.finditer(text):
             words = match.group().split()
             if 6 <= len(words) <= 40:
-                line = max(number for offset, number in starts if offset <= match.start())
+                begins = match.start() + len(match.group()) - len(match.group().lstrip())
+                line = max(number for offset, number in starts if offset <= begins)
                 sentences.append(PlayLine(path.name, line, " ".join(words)))
         speech.clear()
 

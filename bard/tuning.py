@@ -67,7 +67,9 @@ class Sweep:
         corpus = load_corpus(saved)
         self.responder = responder
         self.val_text = corpus.val_text
-        self.verbatim = responder.verbatim or VerbatimIndex(corpus.train_text, VERBATIM_CHARS)
+        # The responder rejects copies; one loaded without its corpus's text is given the index.
+        responder.verbatim = responder.verbatim or VerbatimIndex(corpus.train_text, VERBATIM_CHARS)
+        self.verbatim = responder.verbatim
         val_ids = responder.vocab.encode(corpus.val_text)
         chunks = list(held_out_logits(responder.model, val_ids, saved.train.seq_len, responder.device))
         self.val_logits = torch.cat([logits for logits, _ in chunks])

@@ -37,6 +37,7 @@ def test_the_message_is_framed_as_a_speech_the_persona_answers(responder):
     # modern phrase. "love" is taken up as the plays spell it.
     assert reply.seeds == ["", "denmark? "]
     assert responder.seeds("what is love") == ["", "loue? "] and responder.seeds("and so") == [""]
+    assert responder.seeds("I heard thunder") == [""]  # "thunder? ..." would be cut as a stage direction
     assert {c.seed for c in reply.candidates} == set(reply.seeds)
     assert len(reply.candidates) == load_config(None).responder.candidates
 
@@ -93,6 +94,8 @@ def test_each_filter_on_hand_made_candidates(responder):
     # Forty characters running from the plays (Hamlet's own line, any case and spacing) is a copy.
     assert verdict("to be,  or not to be, that is the Question: whether 'tis nobler.") == COPY
     assert verdict("whether 'tis nobler, my lord, i cannot answer you.") is None
+    # Windows count characters, not bytes: letters outside ASCII before a copy do not hide it.
+    assert responder.verbatim.copies("æææææææææææææ to be, or not to be, that is the question:")
     assert verdict("!!! ...") == "no words"
     assert responder.judge_text("", "and so it goes on and on without an end").rejected == "unfinished"
 

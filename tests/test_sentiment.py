@@ -11,8 +11,8 @@ from bard.config import load_config
 from bard.errors import CheckpointError
 from bard.errors import BardError
 from bard.sentiment import SentimentScorer, evaluate_sentiment, train_sentiment
-from bard.sentiment_data import (Example, distant_play_examples, early_modern, polarity_splits, read_labelled_lines,
-                                 tokenize, with_early_modern_copies)
+from bard.sentiment_data import (Example, distant_play_examples, early_modern, play_sentences, polarity_splits,
+                                 read_labelled_lines, tokenize, with_early_modern_copies)
 
 PAIRS = Path(__file__).resolve().parent.parent / "benchmarks" / "folio_pairs.tsv"
 TINY = ["sentiment.embedding=32", "sentiment.hidden=32", "sentiment.pretrain_epochs=0", "sentiment.play_lines=300",
@@ -121,6 +121,9 @@ def test_play_lines_near_a_held_out_line_are_never_used(tmp_path):
     assert numbers and not numbers & set(range(85, 116))
     with pytest.raises(BardError, match="header"):
         read_labelled_lines(play)
+    verse = tmp_path / "verse.txt"
+    verse.write_text("   Ham. One two three four five six.\nSeuen eight nine ten eleuen twelue.\n")
+    assert [s.line for s in play_sentences(verse)] == [1, 2]  # where each sentence begins
 
 
 def test_shipped_classifier_reads_the_plays():
