@@ -68,13 +68,20 @@ class Lexicon:
         """An English word, in modern spelling or in the Folio's."""
         return word in self.english or self.modernizer.word(word) in self.english
 
-    def inflected(self, word: str, is_base) -> bool:
-        """`word` or a regular inflection of a word that passes `is_base`."""
+    def inflected(self, word: str, is_base, verbs: set[str] | None = None) -> bool:
+        """`word` or a regular inflection of a word that passes `is_base`; with `verbs`, a verb
+        ending only on a stem in it."""
         bare = word.strip("'")
         if is_base(word) or (bare and is_base(bare)):
             return True
-        return any(word.endswith(suffix) and len(word) - len(suffix) >= 2 and any(map(is_base, stems(word, suffix)))
-                   for suffix in INFLECTIONS)
+        for suffix in INFLECTIONS:
+            if word.endswith(suffix) and len(word) - len(suffix) >= 2:
+                candidates = stems(word, suffix)
+                if verbs is not None and suffix in VERB_ENDINGS:
+                    candidates = [stem for stem in candidates if stem in verbs]
+                if any(map(is_base, candidates)):
+                    return True
+        return False
 
     @cached_property
     def listed(self) -> set[str]:
@@ -90,18 +97,7 @@ class Lexicon:
         """A word of the corpus or of the English list as written, or a regular inflection of one.
         No Folio respelling of an unseen word counts (the corpus is the Folio: "steall" and "seepe"
         are the model's inventions), and a verb ending needs a stem the corpus inflects as a verb."""
-        bare = word.strip("'")
-        listed = self.listed
-        if word in listed or bare in listed:
-            return True
-        for suffix in INFLECTIONS:
-            if word.endswith(suffix) and len(word) - len(suffix) >= 2:
-                candidates = stems(word, suffix)
-                if suffix in VERB_ENDINGS:
-                    candidates = [stem for stem in candidates if stem in self.verbs]
-                if any(stem in listed for stem in candidates):
-                    return True
-        return False
+        return self.inflected(word, self.listed.__contains__, self.verbs)
 
     def spelling(self, text: str) -> tuple[float, list[str]]:
         """The fraction of known words (0 for a text without words) and the unknown ones."""

@@ -151,21 +151,23 @@ def read_labelled_lines(path: Path) -> list[tuple[PlayLine, int]]:
         raise BardError(f"{path}: every row needs a label (positive|negative), a play, a line number and a text") from None
 
 
-def vader_compound(texts: list[str]) -> np.ndarray:
-    """NLTK's VADER lexicon rules: the compound score of each text, in [-1, 1]."""
+def vader():
+    """NLTK's VADER analyzer (lexicon rules), its lexicon fetched if missing."""
     from nltk.sentiment.vader import SentimentIntensityAnalyzer
 
     ensure_nltk_data("vader_lexicon", "sentiment/vader_lexicon")
-    analyzer = SentimentIntensityAnalyzer()
+    return SentimentIntensityAnalyzer()
+
+
+def vader_compound(texts: list[str]) -> np.ndarray:
+    """VADER's compound score of each text, in [-1, 1]."""
+    analyzer = vader()
     return np.array([analyzer.polarity_scores(t)["compound"] for t in texts])
 
 
 def vader_lexicon() -> dict[str, float]:
     """VADER's word valences, -4 (most negative) to 4."""
-    from nltk.sentiment.vader import SentimentIntensityAnalyzer
-
-    ensure_nltk_data("vader_lexicon", "sentiment/vader_lexicon")
-    return dict(SentimentIntensityAnalyzer().lexicon)
+    return dict(vader().lexicon)
 
 
 def distant_play_examples(folio: Path, modernize, held_out: list[Path], threshold: float, per_class: int,
