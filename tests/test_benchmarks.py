@@ -76,3 +76,10 @@ def test_reply_quality_sheet_is_blind_and_scores_a_filled_copy(tmp_path):
 def test_big_corpus_benchmark_trains_on_a_built_text():
     report = json.loads(run("big_corpus.py", "--megabytes", "2", "--steps", "2", "--json").stdout)
     assert 1.9 < report["corpus_mb"] < 2.1 and report["train_chars_per_s"] > 0 and report["peak_rss_mb"] > 0
+
+
+def test_polarity_baselines_fit_a_classifier_that_learns():
+    report = json.loads(run("polarity_baselines.py", "--json").stdout)
+    assert report["test_sentences"] == 1066 and report["nbsvm_C"] in (0.1, 0.3, 1.0, 3.0)
+    # Both read film reviews far better than chance; a label or split mix-up would sit near 0.5.
+    assert report["nbsvm_bigrams"] > 0.7 and report["bard_lstm"] > 0.7
