@@ -57,6 +57,10 @@ OVERLAP_WEIGHT = 0.3
 MOOD_WEIGHT = 0.15
 LENGTH_WEIGHT = 0.15
 FULL_LENGTH_WORDS = 10
+# Added to a candidate that begins as the plays begin an answer to such a line (answer_openings):
+# a greeting returned in kind is always fitting; the other openings must also read well to win.
+GREETING_WEIGHT = 0.3
+OPENING_WEIGHT = 0.1
 # A reply must be the model's own: this many characters running from the plays is a copy.
 VERBATIM_CHARS = 40
 COPY = "copies the plays"
@@ -160,6 +164,44 @@ class Reply:
         if with_candidates:
             out["candidates"] = [dataclasses.asdict(c) for c in self.candidates]
         return out
+
+
+# How the plays begin an answer to a greeting or a farewell: in kind. Patterns read the message in
+# modern spelling, lowercased; the openings are in the plays' own spelling.
+GREETINGS = (
+    (re.compile(r"\bgood (morning|morrow|day|afternoon)\b|^(hello|hi|hey|greetings|hail)\b"), "good morrow, "),
+    (re.compile(r"\bgood (evening|even|e'en)\b"), "good euen, "),
+    (re.compile(r"\bgood ?night\b"), "good night, "),
+    (re.compile(r"\bwell met\b"), "well met, "),
+    (re.compile(r"\b(farewell|goodbye|good bye|bye|adieu)\b|\bmust (go|be going)\b"), "farewell, "),
+)
+DEFINITION = re.compile(r"^(?:tell me, )?what is (?:a |an |the )?([a-z]+)\?$")
+# A message about the user ("I ...", "My ...") whose positive probability is under this is met with
+# sympathy.
+FEELING_SURE = 0.2
+
+
+def answer_openings(message: str, message_positive: float, corpus_spelling: dict[str, str]) -> dict[str, float]:
+    """How the plays would begin an answer to `message` (modern, lowercased), each with the weight
+    its candidates get in the ranking: a greeting or a farewell returned, "What is love?" taken up
+    as "Loue is", "Why ...?" answered "Because", grief met with "Alas,". Empty when the message is
+    none of these. Blind ratings chose them. "Marry," for other questions, "I thinke" or "No," for
+    yes-no questions and "I will" for commands made replies less sensible and no more relevant; "I
+    am glad" for joy mostly went on "to see your lordship", and met loneliness that the classifier
+    misread as joy."""
+    text = " ".join(message.split())
+    for pattern, opening in GREETINGS:
+        if pattern.search(text):
+            return {opening: GREETING_WEIGHT}
+    first = re.match(r"[a-z']*", text).group()
+    if text.endswith("?"):
+        defined = DEFINITION.match(text)
+        if defined and defined.group(1) in corpus_spelling:
+            return {corpus_spelling[defined.group(1)] + " is ": OPENING_WEIGHT}
+        return {"because ": OPENING_WEIGHT} if first == "why" else {}
+    if first in ("i", "i'm", "my", "we") and message_positive < FEELING_SURE:
+        return {"alas, ": OPENING_WEIGHT}
+    return {}
 
 
 def clean_message(message: str, limit: int) -> str:
@@ -367,7 +409,14 @@ class Responder:
         text = re.sub(r"[a-z]+(?:'[a-z]+)*", word_case, speech)
         return re.sub(r"(^|[.!?]\s+)([a-z])", lambda m: m.group(1) + m.group(2).upper(), text)
 
-    def rank(self, candidates: list[Candidate], message_text: str, user_positive: float, mood: str) -> None:
+    def openings(self, message_text: str, user_positive: float) -> dict[str, float]:
+        """Seeds that begin the bard's speech as the plays begin an answer to such a message, each
+        with the weight its candidates get in the ranking."""
+        found = answer_openings(message_text.lower(), user_positive, self.lexicon.corpus_spelling)
+        return {self.to_model_text(opening): weight for opening, weight in found.items()}
+
+    def rank(self, candidates: list[Candidate], message_text: str, user_positive: float, mood: str,
+             openings: dict[str, float] | None = None) -> None:
         """Mood for all candidates in one batch; then the documented score for those accepted."""
         readable = [c for c in candidates if c.rejected != "unfinished"]
         if not readable:
@@ -382,7 +431,7 @@ class Responder:
             length = min(len(words(candidate.text)), FULL_LENGTH_WORDS) / FULL_LENGTH_WORDS
             candidate.score = (SENSE_WEIGHT * candidate.sense + RELEVANCE_WEIGHT * candidate.relevance
                                + OVERLAP_WEIGHT * candidate.overlap + MOOD_WEIGHT * candidate.mood_fit
-                               + LENGTH_WEIGHT * length)
+                               + LENGTH_WEIGHT * length + (openings or {}).get(candidate.seed, 0.0))
             if candidate.accepted and candidate.mood_fit < self.config.min_mood_fit:
                 candidate.rejected = f"mood {mood} fit {candidate.mood_fit:.2f}"
 
@@ -408,11 +457,12 @@ class Responder:
         prompt = self.user_speech(message, settings.persona) + self.speech(bard_tag, "")
         message_text = clean_message(message, self.config.message_chars)
         user_positive = float(self.sentiment.score([message_text])[0])
-        seeds = self.seeds(self.to_model_text(message_text))
+        openings = self.openings(message_text, user_positive)
+        seeds = self.seeds(self.to_model_text(message_text)) + list(openings)
         context = prime(self.model, self.vocab, prompt, conversation.state)
         candidates = self.sample(context, seeds, settings, generator)
         self.weigh_sense(candidates, context, settings.persona)
-        self.rank(candidates, message_text, user_positive, settings.mood)
+        self.rank(candidates, message_text, user_positive, settings.mood, openings)
         self.reject_said_before(candidates, conversation)
         accepted = [i for i, c in enumerate(candidates) if c.accepted]
         if accepted:

@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from bard.config import load_config
-from bard.responder import (COPY, FALLBACKS, OVERLAP_WEIGHT, Candidate, Responder, Turn, clean_message,
-                            cut_speech, last_sentence)
+from bard.responder import (COPY, FALLBACKS, GREETING_WEIGHT, OPENING_WEIGHT, OVERLAP_WEIGHT, Candidate, Responder,
+                            Turn, answer_openings, clean_message, cut_speech, last_sentence)
 from bard.sampling import prime
 from bard.scoring import mood_fit, repetition
 
@@ -40,6 +40,26 @@ def test_the_message_is_framed_as_a_speech_the_persona_answers(responder):
     assert responder.seeds("I heard thunder") == [""]  # "thunder? ..." would be cut as a stage direction
     assert {c.seed for c in reply.candidates} == set(reply.seeds)
     assert len(reply.candidates) == load_config(None).responder.candidates
+
+
+def test_answers_open_as_the_plays_open_them(responder):
+    spelling = responder.lexicon.corpus_spelling
+    assert answer_openings("good evening, my friend.", 0.5, spelling) == {"good euen, ": GREETING_WEIGHT}
+    assert answer_openings("hi there, how do you do?", 0.5, spelling) == {"good morrow, ": GREETING_WEIGHT}
+    assert answer_openings("farewell, i must be going now.", 0.5, spelling) == {"farewell, ": GREETING_WEIGHT}
+    assert answer_openings("tell me, what is love?", 0.5, spelling) == {"loue is ": OPENING_WEIGHT}
+    assert answer_openings("why are you so sad?", 0.1, spelling) == {"because ": OPENING_WEIGHT}
+    assert answer_openings("my heart is broken.", 0.01, spelling) == {"alas, ": OPENING_WEIGHT}
+    # Joy, unsure feelings, other questions, commands and statements about the world get no opening.
+    for message, positive in [("we won the battle!", 0.95), ("i feel lonely tonight.", 0.57), ("do you like pizza?", 0.5),
+                              ("what is xyzzy?", 0.5), ("pour me some wine.", 0.5), ("the moon is cheese.", 0.0)]:
+        assert answer_openings(message, positive, spelling) == {}
+    reply = responder.reply(responder.new_conversation(), "Good night, sweet prince.", seed=5)
+    assert reply.seeds == ["", "prince? ", "good night, "]
+    assert any(c.text.startswith("Good night, ") for c in reply.candidates if c.seed == "good night, ")
+    plain, greeting = Candidate("", "Good night, my lord."), Candidate("good night, ", "Good night, my lord.")
+    responder.rank([plain, greeting], "sleep well", 0.5, "any", {"good night, ": GREETING_WEIGHT})
+    assert greeting.score == pytest.approx(plain.score + GREETING_WEIGHT)
 
 
 def test_the_conversation_is_carried_in_the_state(responder):
