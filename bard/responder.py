@@ -1,11 +1,11 @@
 """The responder: the one API every front-end calls.
 
 A message becomes a speech in the kind of script the model learned ("\\n\\n   hor. ...") followed
-by the bard's speaker tag. Several seeds start the bard's speech (the bare tag, the user's last
-words, a content word of the message); one batched, stateful pass samples candidates for all of
-them; each is cleaned, scored for spelling, mood, repetition and overlap with the message, and the
-best accepted one is the reply. The chosen reply is read back into the LSTM state, so a dialog is
-one continuous script.
+by the bard's speaker tag. Seeds start the bard's speech (the bare tag, the message's most telling
+word as a question, and an answer opening such as a greeting returned); one batched, stateful pass
+samples candidates for all of them; each is cleaned and filtered, the model reads the accepted ones
+back for sense and relevance, and the best by the documented score is the reply. The chosen reply
+is read back into the LSTM state, so a dialog is one continuous script.
 """
 
 from __future__ import annotations
@@ -166,40 +166,41 @@ class Reply:
         return out
 
 
-# How the plays begin an answer to a greeting or a farewell: in kind. Patterns read the message in
-# modern spelling, lowercased; the openings are in the plays' own spelling.
+# How the plays begin an answer to a greeting or a farewell: in kind. The patterns read the start of
+# the message (a farewell also its end), in modern spelling, lowercased, so that "a good day at
+# work" or "she said goodbye and left" is not taken for one; the openings are in the plays' spelling.
 GREETINGS = (
-    (re.compile(r"\bgood (morning|morrow|day|afternoon)\b|^(hello|hi|hey|greetings|hail)\b"), "good morrow, "),
-    (re.compile(r"\bgood (evening|even|e'en)\b"), "good euen, "),
-    (re.compile(r"\bgood ?night\b"), "good night, "),
-    (re.compile(r"\bwell met\b"), "well met, "),
-    (re.compile(r"\b(farewell|goodbye|good bye|bye|adieu)\b|\bmust (go|be going)\b"), "farewell, "),
+    (re.compile(r"^(good (morning|morrow|day|afternoon)|hello|hi|hey|greetings|hail)\b(?!')"), "good morrow, "),
+    (re.compile(r"^good (evening|even|e'en)\b"), "good euen, "),
+    (re.compile(r"^good ?night\b(?!')"), "good night, "),
+    (re.compile(r"^well met\b"), "well met, "),
+    (re.compile(r"^(farewell|goodbye|good bye|bye|adieu)\b|\b(farewell|goodbye|bye|adieu)[.! ]*$"), "farewell, "),
 )
-DEFINITION = re.compile(r"^(?:tell me, )?what is (?:a |an |the )?([a-z]+)\?$")
-# A message about the user ("I ...", "My ...") whose positive probability is under this is met with
-# sympathy.
-FEELING_SURE = 0.2
+DEFINITION = re.compile(r"^(?:tell me, )?what(?: is|'s) (?:a |an |the )?([a-z]+) *\?[?!]*$")
+# A message about the user ("I ...", "My ...") whose positive probability is under this (grief,
+# anger, fear, as the classifier reads it) is met with sympathy.
+SYMPATHY_BELOW = 0.2
 
 
-def answer_openings(message: str, message_positive: float, corpus_spelling: dict[str, str]) -> dict[str, float]:
-    """How the plays would begin an answer to `message` (modern, lowercased), each with the weight
-    its candidates get in the ranking: a greeting or a farewell returned, "What is love?" taken up
-    as "Loue is", "Why ...?" answered "Because", grief met with "Alas,". Empty when the message is
-    none of these. Blind ratings chose them. "Marry," for other questions, "I thinke" or "No," for
-    yes-no questions and "I will" for commands made replies less sensible and no more relevant; "I
-    am glad" for joy mostly went on "to see your lordship", and met loneliness that the classifier
-    misread as joy."""
-    text = " ".join(message.split())
+def answer_openings(message: str, message_positive: float, lexicon: Lexicon) -> dict[str, float]:
+    """How the plays would begin an answer to `message`, each with the weight its candidates get
+    in the ranking: a greeting or a farewell returned, "What is love?" taken up as "Loue is", a
+    question that starts "Why" answered "Because", and a statement that starts "I", "I'm", "My" or
+    "We" and reads as unhappy met with "Alas,". Empty when the message is none of these. Blind
+    ratings chose them. "Marry," for other questions, "I thinke" or "No," for yes-no questions and
+    "I will" for commands made replies less sensible and no more relevant; "I am glad" for joy
+    mostly went on "to see your lordship", and met loneliness that the classifier misread as joy."""
+    text = " ".join(message.lower().replace("\u2019", "'").split())
     for pattern, opening in GREETINGS:
         if pattern.search(text):
             return {opening: GREETING_WEIGHT}
     first = re.match(r"[a-z']*", text).group()
-    if text.endswith("?"):
+    if re.search(r"\?[?!]*$", text):
         defined = DEFINITION.match(text)
-        if defined and defined.group(1) in corpus_spelling:
-            return {corpus_spelling[defined.group(1)] + " is ": OPENING_WEIGHT}
+        if defined and defined.group(1) in lexicon.corpus_spelling and defined.group(1) not in lexicon.stopwords:
+            return {lexicon.corpus_spelling[defined.group(1)] + " is ": OPENING_WEIGHT}
         return {"because ": OPENING_WEIGHT} if first == "why" else {}
-    if first in ("i", "i'm", "my", "we") and message_positive < FEELING_SURE:
+    if first in ("i", "i'm", "my", "we") and message_positive < SYMPATHY_BELOW:
         return {"alas, ": OPENING_WEIGHT}
     return {}
 
@@ -369,7 +370,7 @@ class Responder:
         state = concat_states([repeat_state(context[1], n), repeat_state(fresh[1], n)])
         log_probs = char_log_probs(self.model, self.vocab, texts + texts, logits, state).cpu()
         for i, candidate in enumerate(judged):
-            # Only the model's own words count: a seed is the user's word, not the model's choice.
+            # Only the model's own words count: a topic seed is the user's word, an opening is ours.
             own = slice(len(candidate.seed), len(texts[i]))
             given, alone = log_probs[i, own], log_probs[n + i, own]
             candidate.sense = float(given.mean()) if len(given) else 0.0
@@ -409,29 +410,35 @@ class Responder:
         text = re.sub(r"[a-z]+(?:'[a-z]+)*", word_case, speech)
         return re.sub(r"(^|[.!?]\s+)([a-z])", lambda m: m.group(1) + m.group(2).upper(), text)
 
-    def openings(self, message_text: str, user_positive: float) -> dict[str, float]:
+    def openings(self, message: str, user_positive: float) -> dict[str, float]:
         """Seeds that begin the bard's speech as the plays begin an answer to such a message, each
-        with the weight its candidates get in the ranking."""
-        found = answer_openings(message_text.lower(), user_positive, self.lexicon.corpus_spelling)
+        with the weight its candidates get in the ranking. None for a message longer than the
+        responder reads: its kept tail may begin mid-word ("...in Delhi" read as "hi")."""
+        if len(message) > self.config.message_chars:
+            return {}
+        found = answer_openings(clean_message(message, self.config.message_chars), user_positive, self.lexicon)
         return {self.to_model_text(opening): weight for opening, weight in found.items()}
 
     def rank(self, candidates: list[Candidate], message_text: str, user_positive: float, mood: str,
              openings: dict[str, float] | None = None) -> None:
         """Mood for all candidates in one batch; then the documented score for those accepted."""
+        openings = openings or {}
         readable = [c for c in candidates if c.rejected != "unfinished"]
         if not readable:
             return
-        positive = self.sentiment.score([c.text for c in readable])
+        # An opening is the responder's answer to the message, not the mood the model chose: "Alas,"
+        # to grief is kind, and under the default mood (positive) it would sink every such reply.
+        positive = self.sentiment.score([c.text[len(c.seed):] if c.seed in openings else c.text for c in readable])
         fits = mood_fit(positive, mood, user_positive)
         user_words = self.lexicon.content_words(message_text)
         for candidate, p, fit in zip(readable, positive, fits):
             candidate.positive, candidate.mood_fit = float(p), float(fit)
-            # Only the words the model chose count: an echo seed's own words are the user's already.
+            # Only the words the model chose count: a topic seed's word is the user's already.
             candidate.overlap = overlap(user_words, self.lexicon.content_words(candidate.text[len(candidate.seed):]))
             length = min(len(words(candidate.text)), FULL_LENGTH_WORDS) / FULL_LENGTH_WORDS
             candidate.score = (SENSE_WEIGHT * candidate.sense + RELEVANCE_WEIGHT * candidate.relevance
                                + OVERLAP_WEIGHT * candidate.overlap + MOOD_WEIGHT * candidate.mood_fit
-                               + LENGTH_WEIGHT * length + (openings or {}).get(candidate.seed, 0.0))
+                               + LENGTH_WEIGHT * length + openings.get(candidate.seed, 0.0))
             if candidate.accepted and candidate.mood_fit < self.config.min_mood_fit:
                 candidate.rejected = f"mood {mood} fit {candidate.mood_fit:.2f}"
 
@@ -457,7 +464,7 @@ class Responder:
         prompt = self.user_speech(message, settings.persona) + self.speech(bard_tag, "")
         message_text = clean_message(message, self.config.message_chars)
         user_positive = float(self.sentiment.score([message_text])[0])
-        openings = self.openings(message_text, user_positive)
+        openings = self.openings(message, user_positive)
         seeds = self.seeds(self.to_model_text(message_text)) + list(openings)
         context = prime(self.model, self.vocab, prompt, conversation.state)
         candidates = self.sample(context, seeds, settings, generator)

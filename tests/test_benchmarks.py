@@ -1,5 +1,6 @@
 """Smoke tests: the benchmark scripts run end to end on small budgets and report every figure they
-promise. Their figures are timings and are not asserted (the scripts print them)."""
+promise. Timings are never asserted (the scripts print them); an accuracy is checked only against
+chance, where a broken script would land."""
 
 import json
 import subprocess
@@ -80,6 +81,6 @@ def test_big_corpus_benchmark_trains_on_a_built_text():
 
 def test_polarity_baselines_fit_a_classifier_that_learns():
     report = json.loads(run("polarity_baselines.py", "--json").stdout)
-    assert report["test_sentences"] == 1066 and report["nbsvm_C"] in (0.1, 0.3, 1.0, 3.0)
+    assert report["test_sentences"] == 1066
     # Both read film reviews far better than chance; a label or split mix-up would sit near 0.5.
-    assert report["nbsvm_bigrams"] > 0.7 and report["bard_lstm"] > 0.7
+    assert report["nb_lr_bigrams"] > 0.7 and report["bard_lstm"] > 0.7

@@ -42,24 +42,45 @@ def test_the_message_is_framed_as_a_speech_the_persona_answers(responder):
     assert len(reply.candidates) == load_config(None).responder.candidates
 
 
-def test_answers_open_as_the_plays_open_them(responder):
-    spelling = responder.lexicon.corpus_spelling
-    assert answer_openings("good evening, my friend.", 0.5, spelling) == {"good euen, ": GREETING_WEIGHT}
-    assert answer_openings("hi there, how do you do?", 0.5, spelling) == {"good morrow, ": GREETING_WEIGHT}
-    assert answer_openings("farewell, i must be going now.", 0.5, spelling) == {"farewell, ": GREETING_WEIGHT}
-    assert answer_openings("tell me, what is love?", 0.5, spelling) == {"loue is ": OPENING_WEIGHT}
-    assert answer_openings("why are you so sad?", 0.1, spelling) == {"because ": OPENING_WEIGHT}
-    assert answer_openings("my heart is broken.", 0.01, spelling) == {"alas, ": OPENING_WEIGHT}
-    # Joy, unsure feelings, other questions, commands and statements about the world get no opening.
-    for message, positive in [("we won the battle!", 0.95), ("i feel lonely tonight.", 0.57), ("do you like pizza?", 0.5),
-                              ("what is xyzzy?", 0.5), ("pour me some wine.", 0.5), ("the moon is cheese.", 0.0)]:
-        assert answer_openings(message, positive, spelling) == {}
+@pytest.mark.parametrize("message, positive, expected", [
+    ("Good evening, my friend.", 0.5, {"good euen, ": GREETING_WEIGHT}),
+    ("Hi there, how do you do?", 0.5, {"good morrow, ": GREETING_WEIGHT}),
+    ("Farewell, I must be going now.", 0.5, {"farewell, ": GREETING_WEIGHT}),
+    ("I must go now, adieu!", 0.5, {"farewell, ": GREETING_WEIGHT}),
+    ("Tell me, what is love?", 0.5, {"loue is ": OPENING_WEIGHT}),
+    ("What\u2019s love??", 0.5, {"loue is ": OPENING_WEIGHT}),
+    ("Why did she say goodbye?", 0.5, {"because ": OPENING_WEIGHT}),
+    ("My heart is broken.", 0.19, {"alas, ": OPENING_WEIGHT}),
+    ("I\u2019m so sad.", 0.01, {"alas, ": OPENING_WEIGHT}),
+    # A greeting word inside a sentence, a pronoun or stop word defined, joy, a feeling not sure
+    # enough, other questions and commands: no opening.
+    ("I had a good day at work.", 0.9, {}),
+    ("I never get a good night's sleep.", 0.5, {}),
+    ("This is which?", 0.5, {}),
+    ("What is it?", 0.5, {}),
+    ("We won the battle!", 0.95, {}),
+    ("My heart is broken.", 0.21, {}),
+    ("Do you like pizza?", 0.5, {}),
+    ("Pour me some wine.", 0.5, {}),
+])
+def test_answers_open_as_the_plays_open_them(responder, message, positive, expected):
+    assert answer_openings(message, positive, responder.lexicon) == expected
+
+
+def test_an_opening_is_sampled_and_weighed(responder):
     reply = responder.reply(responder.new_conversation(), "Good night, sweet prince.", seed=5)
     assert reply.seeds == ["", "prince? ", "good night, "]
     assert any(c.text.startswith("Good night, ") for c in reply.candidates if c.seed == "good night, ")
     plain, greeting = Candidate("", "Good night, my lord."), Candidate("good night, ", "Good night, my lord.")
     responder.rank([plain, greeting], "sleep well", 0.5, "any", {"good night, ": GREETING_WEIGHT})
     assert greeting.score == pytest.approx(plain.score + GREETING_WEIGHT)
+    # The mood asked for judges what the model wrote after the opening, not the opening itself.
+    kind = Candidate("alas, ", "Alas, my good lord, I am glad to see thee.")
+    responder.rank([kind], "my heart is broken", 0.01, "positive", {"alas, ": OPENING_WEIGHT})
+    assert kind.positive == pytest.approx(float(responder.sentiment.score(["my good lord, I am glad to see thee."])[0]))
+    assert kind.positive != pytest.approx(float(responder.sentiment.score([kind.text])[0]))
+    # The kept tail of an over-long message may begin mid-word ("...in Delhi" as "hi"): no opening.
+    assert responder.openings("x" * 400 + " in Delhi", 0.5) == {}
 
 
 def test_the_conversation_is_carried_in_the_state(responder):
