@@ -197,8 +197,10 @@ def answer_openings(message: str, message_positive: float, lexicon: Lexicon) -> 
     first = re.match(r"[a-z']*", text).group()
     if re.search(r"\?[?!]*$", text):
         defined = DEFINITION.match(text)
-        if defined and defined.group(1) in lexicon.corpus_spelling and defined.group(1) not in lexicon.stopwords:
-            return {lexicon.corpus_spelling[defined.group(1)] + " is ": OPENING_WEIGHT}
+        # The lexicon's topic of the one word: its corpus spelling if it is a content word the plays use.
+        word = defined and lexicon.topic(defined.group(1))
+        if word:
+            return {word + " is ": OPENING_WEIGHT}
         return {"because ": OPENING_WEIGHT} if first == "why" else {}
     if first in ("i", "i'm", "my", "we") and message_positive < SYMPATHY_BELOW:
         return {"alas, ": OPENING_WEIGHT}
