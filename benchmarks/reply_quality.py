@@ -1,11 +1,12 @@
 """Blind ratings of bard's replies against two baselines.
 
-    python benchmarks/reply_quality.py sheet [--prompts FILE] [--out DIR] [--seed S]
+    python benchmarks/reply_quality.py sheet [--prompts FILE] [--out DIR] [--seed S] [--set SECTION.KEY=VALUE]
     python benchmarks/reply_quality.py score DIR/sheet.tsv DIR/key.json [--json]
 
 `sheet` answers every prompt (benchmarks/quality_prompts.txt: greetings, questions, feelings,
 modern topics, quotations, nonsense), each in a fresh conversation, three ways:
-- bard: the responder with the shipped models and the default config;
+- bard: the responder with the shipped models and the default config (or a design under test,
+  given with --set, as `bard` takes it);
 - book: the book's way, the same character model seeded with the user's words, one sample at
   temperature 0.5, cut at the first sentence end;
 - quote: the real speech of the training plays that best matches the message's words (tf-idf over
@@ -32,6 +33,7 @@ import numpy as np
 
 from bard.config import load_config
 from bard.corpus import load_corpus
+from bard.errors import ConfigError
 from bard.responder import NEXT_SPEAKER, SPEECH_END, Responder, clean_message, cut_speech
 from bard.sampling import generate
 
@@ -74,7 +76,11 @@ class Quoter:
 
 def write_sheet(args) -> None:
     prompts = [p for p in Path(args.prompts).read_text(encoding="utf-8").splitlines() if p.strip()]
-    responder = Responder.load(load_config(None), seed=args.seed)
+    try:
+        config = load_config(None, args.set)
+    except ConfigError as e:
+        raise SystemExit(f"reply_quality.py: error: {e}") from None
+    responder = Responder.load(config, seed=args.seed)
     quoter = Quoter(responder)
     shuffle = random.Random(args.seed)
     rows, key, bard_stats = [], {}, []
@@ -94,7 +100,7 @@ def write_sheet(args) -> None:
         writer = csv.DictWriter(f, COLUMNS, delimiter="\t")
         writer.writeheader()
         writer.writerows(rows)
-    (out / "key.json").write_text(json.dumps({"systems": key, "bard": bard_stats, "seed": args.seed}, indent=1))
+    (out / "key.json").write_text(json.dumps({"systems": key, "bard": bard_stats, "seed": args.seed, "set": args.set}, indent=1))
     print(f"wrote {out / 'sheet.tsv'} ({len(prompts)} prompts x 3 replies) and {out / 'key.json'} (keep it from the raters)")
 
 
@@ -147,6 +153,8 @@ def main() -> None:
     make.add_argument("--prompts", default=str(PROMPTS), help="one prompt per line (default: benchmarks/quality_prompts.txt)")
     make.add_argument("--out", default="runs/ratings", help="folder for sheet.tsv and key.json (default: runs/ratings)")
     make.add_argument("--seed", type=int, default=0)
+    make.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                      help="a config override for bard's replies, e.g. responder.candidates=128 (repeatable)")
     rate = sub.add_parser("score", help="score a filled-in sheet with its key")
     rate.add_argument("sheet")
     rate.add_argument("key")

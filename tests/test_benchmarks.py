@@ -56,9 +56,11 @@ def test_responder_benchmark_reports_latency_fallbacks_and_memory(tmp_path):
 def test_reply_quality_sheet_is_blind_and_scores_a_filled_copy(tmp_path):
     prompts = tmp_path / "prompts.txt"
     prompts.write_text("Good morrow, sweet prince.\nWhat is love?\n", encoding="utf-8")
-    run("reply_quality.py", "sheet", "--prompts", str(prompts), "--out", str(tmp_path))
+    run("reply_quality.py", "sheet", "--prompts", str(prompts), "--out", str(tmp_path),
+        "--set", "responder.candidates=16")
     sheet = (tmp_path / "sheet.tsv").read_text(encoding="utf-8").splitlines()
     key = json.loads((tmp_path / "key.json").read_text())
+    assert key["set"] == ["responder.candidates=16"]
     assert sheet[0].split("\t") == ["id", "prompt", "option", "reply", "fluency", "relevance", "character", "rank"]
     assert len(sheet) == 7 and not any(name in "\n".join(sheet) for name in ("bard", "book", "quote"))
     assert sorted(key["systems"].values()) == ["bard", "bard", "book", "book", "quote", "quote"]
@@ -72,6 +74,13 @@ def test_reply_quality_sheet_is_blind_and_scores_a_filled_copy(tmp_path):
                             "--json").stdout)
     assert report["bard"]["fluency"] == 4 and report["bard"]["fluency_4_or_5"] == 1 and report["book"]["relevance"] == 1
     assert report["bard_above_book"] == 1 and report["bard_above_quote"] == 0 and report["prompts"] == 2
+
+
+def test_reply_quality_sheet_rejects_a_bad_override(tmp_path):
+    result = subprocess.run([sys.executable, str(BENCHMARKS / "reply_quality.py"), "sheet", "--out", str(tmp_path),
+                             "--set", "responder.candidates=0"], capture_output=True, text=True)
+    assert result.returncode != 0 and "responder.candidates" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "sheet.tsv").exists()
 
 
 def test_big_corpus_benchmark_trains_on_a_built_text():
