@@ -69,14 +69,14 @@ class Sweep:
         self.val_text = corpus.val_text
         # The responder rejects copies; one loaded without its corpus's text is given the index.
         responder.verbatim = responder.verbatim or VerbatimIndex(corpus.train_text, VERBATIM_CHARS)
-        self.verbatim = responder.verbatim
         val_ids = responder.vocab.encode(corpus.val_text)
         chunks = list(held_out_logits(responder.model, val_ids, saved.train.seq_len, responder.device))
         self.val_logits = torch.cat([logits for logits, _ in chunks])
         self.val_targets = torch.cat([targets for _, targets in chunks])
 
     def copies_training_text(self, text: str) -> bool:
-        return self.verbatim.copies(text)
+        """What the responder's copy check says of `text` (the sweep counts its rejections)."""
+        return self.responder.verbatim.copies(text)
 
     def nll(self, temperature: float) -> float | None:
         """Held-out NLL of the sampling distribution at `temperature`; None at 0 (always the
