@@ -402,9 +402,11 @@ def candidate_table(reply):
     for column in ("spell", "pos", "mood", "overlap", "score"):
         table.add_column(column, justify="right", no_wrap=True)
     table.add_column("verdict", max_width=24)
+    table.add_column("prototype", max_width=30)
     for i, c, verdict in reply.ranked():
         table.add_row(c.seed.strip() or "-", c.text, f"{c.spelling:.2f}", f"{c.positive:.2f}", f"{c.mood_fit:.2f}",
-                      f"{c.overlap:.2f}", f"{c.score:.2f}", verdict, style="bold green" if i == reply.chosen else None)
+                      f"{c.overlap:.2f}", f"{c.score:.2f}", verdict, c.prototype or "-",
+                      style="bold green" if i == reply.chosen else None)
     return table
 
 

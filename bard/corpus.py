@@ -36,6 +36,10 @@ class Corpus:
 
 # A word with its apostrophes ('tis, o'er, lov'd), in the original case.
 CASED_WORD = re.compile(r"'?[A-Za-z]+(?:'[A-Za-z]+)*'?")
+# A line of the script that is no speech: a stage direction or an act or scene heading.
+STAGE_DIRECTION = re.compile(
+    r"^[ \t]*(enter|exit|exeunt|exennt|manet|manent|flourish|florish|alarum|alarums|thunder|drum|sennet|"
+    r"trumpets?|actus|scena|scoena)\b.*$", re.MULTILINE | re.IGNORECASE)
 # A word printed capitalized at least this often may be a name (the responder checks it is no
 # English word before it capitalizes it in a lowercased model's replies).
 CAPITALIZED_SHARE = 0.9

@@ -22,11 +22,13 @@ import torch
 
 from bard.checkpoint import load_checkpoint
 from bard.config import PERSONAS, Config, checked, parse_value
-from bard.corpus import read_documents, word_record
+from bard.corpus import STAGE_DIRECTION, read_documents, word_record
 from bard.device import DEFAULT_THREADS, others_running, threads_beside
 from bard.errors import ConfigError, CorpusError
 from bard.model import CharLSTM, State, concat_states, repeat_state
 from bard.sampling import char_log_probs, continue_batch, for_sampling, make_generator, prime
+from bard.neighbours import shipped as shipped_neighbours
+from bard.retrieval import SpeechIndex, openings as prototype_openings
 from bard.scoring import Lexicon, VerbatimIndex, mood_fit, overlap, repetition, words
 from bard.sentiment import SentimentScorer
 from bard.vocabulary import Vocabulary
@@ -37,9 +39,6 @@ log = logging.getLogger(__name__)
 SPEECH_END = "\n\n"
 # A new speech inside a sample: an indented line, as speaker tags are printed.
 NEXT_SPEAKER = re.compile(r"\n[ \t]{2,}\S")
-STAGE_DIRECTION = re.compile(
-    r"^[ \t]*(enter|exit|exeunt|exennt|manet|manent|flourish|florish|alarum|alarums|thunder|drum|sennet|"
-    r"trumpets?|actus|scena|scoena)\b.*$", re.MULTILINE)
 # Markup, mentions and links are never read, so they can never be echoed back.
 MARKUP = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^<>]{0,200}>|@\w+|https?://\S+|[<>@*_~`|#\[\]{}\\]",
                     re.IGNORECASE | re.DOTALL)
@@ -61,6 +60,9 @@ FULL_LENGTH_WORDS = 10
 # a greeting returned in kind is always fitting; the other openings must also read well to win.
 GREETING_WEIGHT = 0.3
 OPENING_WEIGHT = 0.1
+# A reply grown from a prototype ends at the model's first sentence end (the longer it writes past
+# the real opening, the further it drifts), with at least this many words of the model's own.
+MIN_OWN_WORDS = 3
 # A reply must be the model's own: this many characters running from the plays is a copy.
 VERBATIM_CHARS = 40
 COPY = "copies the plays"
@@ -127,6 +129,7 @@ class Candidate:
     overlap: float = 0.0
     score: float = 0.0
     rejected: str | None = None
+    prototype: str | None = None  # the real speech whose opening the seed is, if any
 
     @property
     def accepted(self) -> bool:
@@ -242,9 +245,10 @@ def cut_speech(raw: str) -> str | None:
 class Responder:
     def __init__(self, model: CharLSTM, vocab: Vocabulary, lexicon: Lexicon, sentiment: SentimentScorer,
                  config: Config, seed: int | None = None, model_name: str = "model", trained_on: Config | None = None,
-                 verbatim: VerbatimIndex | None = None):
+                 verbatim: VerbatimIndex | None = None, speeches: SpeechIndex | None = None):
         """`trained_on` is the config the model was trained with (its corpus and validation split);
-        by default, `config`. `verbatim` indexes the training text, to reject copies of it."""
+        by default, `config`. `verbatim` indexes the training text, to reject copies of it;
+        `speeches` indexes its speeches, to find prototypes in."""
         self.model = for_sampling(model.eval(), config.sample.precision)
         self.vocab = vocab
         self.lexicon = lexicon
@@ -258,6 +262,7 @@ class Responder:
         self.newline = vocab.index.get("\n")
         self.model_name = model_name
         self.verbatim = verbatim
+        self.speeches = speeches
         self.fresh_starts: dict[str, tuple[torch.Tensor, State]] = {}
 
     @classmethod
@@ -278,7 +283,9 @@ class Responder:
         corpus_words = char.meta.get("words") or word_record(documents)
         lexicon = Lexicon.build(corpus_words, shipped(), scorer.modernizer)
         verbatim = VerbatimIndex("\n".join(d.text for d in documents), VERBATIM_CHARS) if documents else None
-        return cls(char.model, char.vocab, lexicon, scorer, config, seed, char.path.name, trained_on, verbatim)
+        speeches = (SpeechIndex.build(documents, scorer.modernizer, lexicon.stopwords, shipped_neighbours())
+                    if documents else None)
+        return cls(char.model, char.vocab, lexicon, scorer, config, seed, char.path.name, trained_on, verbatim, speeches)
 
     # The script the model reads ------------------------------------------------------------------
 
@@ -328,6 +335,21 @@ class Responder:
         # A stage direction's word ("enter", "thunder") would be cut out with its line.
         return ["", f"{topic}? "] if topic and not STAGE_DIRECTION.match(topic) else [""]
 
+    def prototype_seeds(self, message_text: str) -> dict[str, str]:
+        """Seeds that begin the bard's speech as a real speech fitting the message begins (its
+        opening, in the model's text), each with the speech it comes from."""
+        if self.speeches is None or not self.config.prototypes:
+            return {}
+        half = self.config.prototypes // 2
+        found = self.speeches.prototypes(message_text, answers=self.config.prototypes - half, speeches=half)
+        message_words = self.speeches.topic_words(message_text)
+        seeds = {}
+        for prototype in found:
+            for opening in prototype_openings(prototype.text, message_words, self.lexicon.modernizer,
+                                              self.lexicon.proper_nouns):
+                seeds.setdefault(self.to_model_text(opening), prototype.text)
+        return seeds
+
     def all_spoken(self, ids: torch.Tensor) -> bool:
         """Every row has ended its speech (a blank line)."""
         if self.newline is None or ids.size(1) < 2:
@@ -337,7 +359,7 @@ class Responder:
 
     @torch.inference_mode()
     def sample(self, context: tuple[torch.Tensor, State], seeds: list[str], settings: Settings,
-               generator: torch.Generator) -> list[Candidate]:
+               generator: torch.Generator, prototypes: dict[str, str] | None = None) -> list[Candidate]:
         """One batched pass: rows are split evenly between the seeds, each row starting from its
         seed read after `context` (the logits and state after the conversation and the prompt)."""
         counts = [len(part) for part in np.array_split(np.arange(settings.candidates), len(seeds))]
@@ -351,7 +373,8 @@ class Responder:
         ids, _ = continue_batch(self.model, torch.cat(logits), concat_states(states), self.config.max_chars,
                                 settings.temperature, generator=generator, stop=self.all_spoken)
         samples = [self.vocab.decode(row) for row in ids.cpu()]
-        return [self.judge_text(seed, seed + sample) for seed, sample in zip(row_seeds, samples)]
+        prototypes = prototypes or {}
+        return [self.judge_text(seed, seed + sample, prototypes.get(seed)) for seed, sample in zip(row_seeds, samples)]
 
     def fresh_start(self, persona: str) -> tuple[torch.Tensor, State]:
         """The logits and state at the start of the persona's speech with nothing said before."""
@@ -378,12 +401,16 @@ class Responder:
             candidate.sense = float(given.mean()) if len(given) else 0.0
             candidate.relevance = float((given - alone).mean()) if len(given) else 0.0
 
-    def judge_text(self, seed: str, raw: str) -> Candidate:
-        """A candidate cleaned and checked on everything but mood (which is scored in a batch)."""
+    def judge_text(self, seed: str, raw: str, prototype: str | None = None) -> Candidate:
+        """A candidate cleaned and checked on everything but mood (which is scored in a batch);
+        one grown from a prototype ends at its first sentence end after the seed."""
         speech = cut_speech(raw)
         if speech is None:
-            return Candidate(seed, " ".join(raw.split()), rejected="unfinished")
-        candidate = Candidate(seed, self.display(speech))
+            return Candidate(seed, " ".join(raw.split()), rejected="unfinished", prototype=prototype)
+        if prototype:
+            first_end = SENTENCE_END.search(speech, len(seed.rstrip()))
+            speech = speech[: first_end.end()] if first_end else speech
+        candidate = Candidate(seed, self.display(speech), prototype=prototype)
         found = words(speech)
         candidate.spelling, candidate.unknown = self.lexicon.spelling(speech)
         if not found:
@@ -392,6 +419,10 @@ class Responder:
             candidate.rejected = f"{len(found)} words"
         elif candidate.spelling < self.config.spelling_threshold:
             candidate.rejected = "misspelt: " + ", ".join(dict.fromkeys(candidate.unknown))
+        elif prototype and len(words(speech[len(seed.rstrip()):])) < MIN_OWN_WORDS:
+            candidate.rejected = "too few words of its own"
+        elif "[" in speech or speech.count("(") != speech.count(")"):  # the etext's "m[aster]"
+            candidate.rejected = "brackets"
         elif self.verbatim is not None and self.verbatim.copies(speech):
             candidate.rejected = COPY
         else:
@@ -440,7 +471,10 @@ class Responder:
             length = min(len(words(candidate.text)), FULL_LENGTH_WORDS) / FULL_LENGTH_WORDS
             candidate.score = (SENSE_WEIGHT * candidate.sense + RELEVANCE_WEIGHT * candidate.relevance
                                + OVERLAP_WEIGHT * candidate.overlap + MOOD_WEIGHT * candidate.mood_fit
-                               + LENGTH_WEIGHT * length + openings.get(candidate.seed, 0.0))
+                               + LENGTH_WEIGHT * length + openings.get(candidate.seed, 0.0)
+                               # A prototype is a real speech that fits the message: specific to
+                               # what was said, so among replies that read well, one grown from it wins.
+                               + (self.config.prototype_weight if candidate.prototype else 0.0))
             if candidate.accepted and candidate.mood_fit < self.config.min_mood_fit:
                 candidate.rejected = f"mood {mood} fit {candidate.mood_fit:.2f}"
 
@@ -467,9 +501,10 @@ class Responder:
         message_text = clean_message(message, self.config.message_chars)
         user_positive = float(self.sentiment.score([message_text])[0])
         openings = self.openings(message, user_positive)
-        seeds = self.seeds(self.to_model_text(message_text)) + list(openings)
+        prototypes = self.prototype_seeds(message_text)
+        seeds = list(dict.fromkeys(self.seeds(self.to_model_text(message_text)) + list(openings) + list(prototypes)))
         context = prime(self.model, self.vocab, prompt, conversation.state)
-        candidates = self.sample(context, seeds, settings, generator)
+        candidates = self.sample(context, seeds, settings, generator, prototypes)
         self.weigh_sense(candidates, context, settings.persona)
         self.rank(candidates, message_text, user_positive, settings.mood, openings)
         self.reject_said_before(candidates, conversation)

@@ -123,7 +123,7 @@ class BardApp(App):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one(DataTable).add_columns("#", "score", "mood", "spell", "verdict", "seed", "candidate")
+        self.query_one(DataTable).add_columns("#", "score", "mood", "spell", "verdict", "seed", "candidate", "prototype")
         for turn in self.chat.turns:
             self.add_speech(turn.speaker, turn.text)
         if self.chat.turns:
@@ -234,7 +234,7 @@ class BardApp(App):
         for i, c, verdict in reply.ranked():
             style = "bold green" if i == reply.chosen else "" if c.accepted else "dim"
             table.add_row(str(i), f"{c.score:.2f}", f"{c.mood_fit:.2f}", f"{c.spelling:.2f}", verdict[:28],
-                          c.seed.strip() or "-", Text(c.text, style=style))
+                          c.seed.strip() or "-", Text(c.text, style=style), c.prototype or "-")
 
     # Commands -------------------------------------------------------------------------------
 

@@ -34,8 +34,9 @@ def test_the_message_is_framed_as_a_speech_the_persona_answers(responder):
     assert responder.user_speech("   ", "hamlet") == ""
     reply = responder.reply(responder.new_conversation(), "What news from Denmark?", seed=1)
     # A fresh start, and the message's most telling word taken up as a question; never the user's
-    # modern phrase. "love" is taken up as the plays spell it.
-    assert reply.seeds == ["", "denmark? "]
+    # modern phrase. "love" is taken up as the plays spell it. Then the openings of prototypes.
+    prototypes = responder.prototype_seeds("What news from Denmark?")
+    assert reply.seeds == ["", "denmark? ", *prototypes] and prototypes
     assert responder.seeds("what is love") == ["", "loue? "] and responder.seeds("and so") == [""]
     assert responder.seeds("I heard thunder") == [""]  # "thunder? ..." would be cut as a stage direction
     assert {c.seed for c in reply.candidates} == set(reply.seeds)
@@ -69,7 +70,7 @@ def test_answers_open_as_the_plays_open_them(responder, message, positive, expec
 
 def test_an_opening_is_sampled_and_weighed(responder):
     reply = responder.reply(responder.new_conversation(), "Good night, sweet prince.", seed=5)
-    assert reply.seeds == ["", "prince? ", "good night, "]
+    assert reply.seeds[:3] == ["", "prince? ", "good night, "]
     assert any(c.text.startswith("Good night, ") for c in reply.candidates if c.seed == "good night, ")
     plain, greeting = Candidate("", "Good night, my lord."), Candidate("good night, ", "Good night, my lord.")
     responder.rank([plain, greeting], "sleep well", 0.5, "any", {"good night, ": GREETING_WEIGHT})

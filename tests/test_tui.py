@@ -79,7 +79,7 @@ async def test_the_inspector_lists_every_candidate(make_app):
         await pilot.press("f2")
         assert table.display and table.row_count == len(app.last_reply.candidates) == 64
         first = table.get_row_at(0)
-        assert first[4] == "chosen" and str(first[-1]) == app.last_reply.text
+        assert first[4] == "chosen" and str(first[6]) == app.last_reply.text
 
 
 async def test_commands_change_settings_and_bad_ones_give_a_notice(make_app):
