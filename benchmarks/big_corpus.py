@@ -2,7 +2,9 @@
 gutenberg selection, then runs `bard train` on it for a few steps in a fresh process and prints the
 loading time, the peak memory (RSS) of that process and the training speed.
 
-    python benchmarks/big_corpus.py [--megabytes 100] [--steps 20] [--json]
+    python benchmarks/big_corpus.py [--megabytes 100] [--steps 20] [--json] [--folio]
+
+--folio repeats the shipped Folio instead, which needs no NLTK data.
 """
 
 from __future__ import annotations
@@ -17,14 +19,21 @@ import time
 from pathlib import Path
 
 import book  # noqa: F401  (points NLTK_DATA at ../shared when it is there)
-from bard.corpus import nltk_corpus
+from bard.config import PROJECT_ROOT
+from bard.corpus import local_text_paths, nltk_corpus, read_text_file
 from machine import machine
 
 
-def build_text(path: Path, megabytes: int) -> int:
-    """Write the gutenberg selection over and over until the file holds `megabytes` MB."""
+def source_texts(folio: bool) -> list[str]:
+    """NLTK's gutenberg selection, or the shipped Folio's plays."""
+    if folio:
+        return [read_text_file(path) for path in local_text_paths(PROJECT_ROOT / "corpora" / "folio")]
     gutenberg = nltk_corpus("gutenberg")
-    texts = [gutenberg.raw(fileid) for fileid in gutenberg.fileids()]
+    return [gutenberg.raw(fileid) for fileid in gutenberg.fileids()]
+
+
+def build_text(path: Path, megabytes: int, texts: list[str]) -> int:
+    """Write `texts` over and over until the file holds `megabytes` MB."""
     target, written = megabytes * 1_000_000, 0
     with path.open("w", encoding="utf-8") as f:
         while written < target:
@@ -42,10 +51,12 @@ def main() -> None:
     parser.add_argument("--megabytes", type=int, default=100)
     parser.add_argument("--steps", type=int, default=20, help="training steps to time (default 20)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--folio", action="store_true",
+                        help="repeat the shipped Folio instead of NLTK's gutenberg selection (no NLTK data needed)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         corpus = Path(folder) / "big.txt"
-        size = build_text(corpus, args.megabytes)
+        size = build_text(corpus, args.megabytes, source_texts(args.folio))
         out = Path(folder) / "run"
         command = [sys.executable, "-m", "bard", "train", "--corpus", str(corpus), "--set", "corpus.files=[]",
                    "--set", "corpus.val_fraction=0.01", "--max-steps", str(args.steps), "--out", str(out)]

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
 
@@ -26,15 +28,15 @@ def test_sampling_benchmark_reports_both_samplers(tiny_checkpoint):
 
 def test_training_precision_benchmark_reports_the_ratio():
     report = json.loads(run("train_precision.py", "--set", "model.hidden=32", "--set", "model.layers=1",
-                            "--set", "train.batch_size=4", "--set", "train.seq_len=16", "--set", "corpus.files=[]",
-                            "--set", "corpus.gutenberg=[shakespeare-macbeth.txt]",
+                            "--set", "train.batch_size=4", "--set", "train.seq_len=16", "--set", "corpus.gutenberg=[]",
+                            "--set", "corpus.files=[corpora/folio/macbeth_gut_f.txt]",
                             "--steps", "2", "--rounds", "1", "--json").stdout)
     assert set(report["chars_per_s"]) == {"float32", "bfloat16"} and all(report["chars_per_s"].values())
     assert {"ratio_bf16_over_fp32", "bf16_native", "cpu", "threads", "torch"} <= set(report)
 
 
 def test_train_vs_book_trains_both_for_the_budget():
-    result = run("train_vs_book.py", "--budget", "2", "--eval-every", "1")
+    result = run("train_vs_book.py", "--budget", "2", "--eval-every", "1", "--folio")
     figures = json.loads(result.stderr.strip().splitlines()[-1])
     assert figures["budget_s"] == 2 and figures["book_best_loss"] < 4 and figures["bard_best_loss"] < 4
     assert "training LSTM(128), this run" in result.stdout
@@ -84,10 +86,11 @@ def test_reply_quality_sheet_rejects_a_bad_override(tmp_path):
 
 
 def test_big_corpus_benchmark_trains_on_a_built_text():
-    report = json.loads(run("big_corpus.py", "--megabytes", "2", "--steps", "2", "--json").stdout)
+    report = json.loads(run("big_corpus.py", "--megabytes", "2", "--steps", "2", "--json", "--folio").stdout)
     assert 1.9 < report["corpus_mb"] < 2.1 and report["train_chars_per_s"] > 0 and report["peak_rss_mb"] > 0
 
 
+@pytest.mark.nltk_data("sentence_polarity")
 def test_polarity_baselines_fit_a_classifier_that_learns():
     report = json.loads(run("polarity_baselines.py", "--json").stdout)
     assert report["test_sentences"] == 1066

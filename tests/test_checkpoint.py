@@ -12,7 +12,7 @@ def test_save_load_round_trip_gives_the_same_model(tiny_checkpoint):
     ids = a.vocab.encode("the king is dead")[None]
     torch.testing.assert_close(a.model(ids)[0], b.model(ids)[0])
     assert a.meta["bard_version"] and a.meta["vocab"] == a.vocab.chars and a.meta["step"] == 20
-    assert a.meta["config"]["corpus"]["gutenberg"][0] == "shakespeare-caesar.txt"
+    assert a.meta["config"]["corpus"]["files"][0] == "corpora/folio/julius_caesar_gut_f.txt"
 
 
 def test_truncated_corrupt_and_foreign_files_give_one_line_naming_the_file(tiny_checkpoint, tmp_path):

@@ -2,6 +2,7 @@ import json
 import subprocess
 import sys
 
+import pytest
 from conftest import TINY
 
 from bard.checkpoint import load_checkpoint
@@ -68,6 +69,7 @@ def test_user_errors_are_one_line_with_status_2(tmp_path):
     assert bad_flag.returncode == 2 and "expected a value >= 0.0 and <= 3.0, got -1" in bad_flag.stderr
 
 
+@pytest.mark.nltk_data("gutenberg")
 def test_train_on_other_gutenberg_texts(tmp_path):
     tiny = [a for s in ("model.hidden=16", "model.layers=1", "train.seq_len=16", "train.batch_size=4") for a in ("--set", s)]
     result = bard("train", "--gutenberg", "austen-emma.txt", "--gutenberg", "blake-poems.txt", "--max-steps", "2",

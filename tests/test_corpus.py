@@ -32,8 +32,9 @@ def test_word_record_keeps_every_word_and_the_nearly_always_capitalized(tiny_con
     assert {"horatio", "denmarke", "caesar"} <= capitalized and "the" not in capitalized
 
 
-def test_nltk_plays_lowercased_match_the_book(tiny_config):
-    documents = load_documents(tiny_config)
+@pytest.mark.nltk_data("gutenberg")
+def test_nltk_plays_lowercased_match_the_book(nltk_plays_config):
+    documents = load_documents(nltk_plays_config)
     assert [d.name for d in documents] == [
         "gutenberg:shakespeare-caesar.txt", "gutenberg:shakespeare-hamlet.txt", "gutenberg:shakespeare-macbeth.txt"]
     text = "".join(d.text for d in documents)
@@ -56,7 +57,7 @@ def test_validation_is_the_tail_of_every_play(tiny_config):
         assert train + val == document.text
         assert len(val) == round(len(document.text) * 0.1)
         assert val in corpus.val_text and train in corpus.train_text
-    assert len(corpus.train_text) + len(corpus.val_text) == 375542
+    assert len(corpus.train_text) + len(corpus.val_text) == 375444  # the three Folio plays
 
 
 def test_split_keeps_both_sides_non_empty():
@@ -96,10 +97,11 @@ def test_config_files_and_folders_join_the_corpus(tiny_config, tmp_path):
     assert [d.text for d in documents] == ["alas, poor yorick!\n", "out, damned spot!\n"]
 
 
-def test_unknown_gutenberg_id_is_named(tiny_config):
-    tiny_config.corpus.gutenberg = ["shakespeare-lear.txt"]
+@pytest.mark.nltk_data("gutenberg")
+def test_unknown_gutenberg_id_is_named(nltk_plays_config):
+    nltk_plays_config.corpus.gutenberg = ["shakespeare-lear.txt"]
     with pytest.raises(CorpusError, match="unknown NLTK gutenberg file id 'shakespeare-lear.txt'"):
-        load_documents(tiny_config)
+        load_documents(nltk_plays_config)
 
 
 def test_missing_nltk_data_offline_names_the_corpus_and_nltk_data(tmp_path):

@@ -20,6 +20,8 @@ TINY = ["sentiment.embedding=32", "sentiment.hidden=32", "sentiment.pretrain_epo
 FOLIO_TEST = Path(__file__).resolve().parent.parent / "benchmarks" / "folio_sentiment.tsv"
 
 
+# The classifier trains on sentence_polarity (and movie_reviews to pretrain, off here) and VADER's
+# lexicon, and is evaluated on sentence_polarity beside VADER: the tests that do either are marked.
 @pytest.fixture(scope="module")
 def tiny_sentiment(tmp_path_factory):
     out = tmp_path_factory.mktemp("sentiment")
@@ -27,6 +29,7 @@ def tiny_sentiment(tmp_path_factory):
     return result
 
 
+@pytest.mark.nltk_data("sentence_polarity")
 def test_split_is_fixed_disjoint_and_covers_the_corpus():
     first, again = polarity_splits(), polarity_splits()
     assert [len(first[k]) for k in ("train", "val", "test")] == [8530, 1066, 1066]
@@ -41,10 +44,12 @@ def test_tokenize_matches_the_corpus_style():
     assert tokenize("He's a co-writer, isn't he?") == ["he's", "a", "co-writer", ",", "isn't", "he", "?"]
 
 
+@pytest.mark.nltk_data("sentence_polarity", "vader_lexicon")
 def test_a_tiny_training_run_beats_chance(tiny_sentiment):
     assert tiny_sentiment.test_accuracy > 0.6 and tiny_sentiment.val_accuracy > 0.6
 
 
+@pytest.mark.nltk_data("sentence_polarity", "vader_lexicon")
 def test_scores_are_valid_for_any_input(tiny_sentiment):
     scorer = SentimentScorer.load(tiny_sentiment.path)
     texts = ["", "   ", "?!.,;", "🙂🙂🙂", "こんにちは世界", "Привет мир", "\x00\x07\x1b", "a" * 100_000,
@@ -55,6 +60,7 @@ def test_scores_are_valid_for_any_input(tiny_sentiment):
     assert scorer.score([]).shape == (0,)
 
 
+@pytest.mark.nltk_data("sentence_polarity", "vader_lexicon")
 def test_save_load_gives_the_same_scores(tiny_sentiment):
     texts = ["a wonderful, moving film", "a dull and tedious mess"]
     assert np.array_equal(SentimentScorer.load(tiny_sentiment.path).score(texts),
@@ -71,6 +77,7 @@ def test_corrupt_or_wrong_checkpoint_is_one_line(tmp_path, tiny_checkpoint):
         SentimentScorer.load(tmp_path / "missing.pt")
 
 
+@pytest.mark.nltk_data("sentence_polarity", "vader_lexicon")
 def test_cli_end_to_end(tiny_sentiment):
     path = str(tiny_sentiment.path)
     scored = subprocess.run([sys.executable, "-m", "bard", "sentiment", "score", "--checkpoint", path, "--json",
@@ -105,6 +112,8 @@ def test_early_modern_copies_know_thou_and_hath():
     copies = with_early_modern_copies(examples, seed=0)
     assert copies == examples + [Example(["hath", "dull", "film"], 0)]
 
+
+@pytest.mark.nltk_data("vader_lexicon")
 def test_play_lines_near_a_held_out_line_are_never_used(tmp_path):
     play = tmp_path / "play.txt"
     speeches = [f"   Rom. O happy joy, sweet love and blessed day number {i}, my dearest friend.\n\n"
@@ -126,6 +135,7 @@ def test_play_lines_near_a_held_out_line_are_never_used(tmp_path):
     assert [s.line for s in play_sentences(verse)] == [1, 2]  # where each sentence begins
 
 
+@pytest.mark.nltk_data("sentence_polarity", "vader_lexicon")
 def test_shipped_classifier_reads_the_plays():
     scorer = SentimentScorer.load(load_config(None).resolve(load_config(None).checkpoints.sentiment))
     report = evaluate_sentiment(scorer, [FOLIO_TEST])
