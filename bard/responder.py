@@ -2,7 +2,8 @@
 
 A message becomes a speech in the kind of script the model learned ("\\n\\n   hor. ...") followed
 by the bard's speaker tag. Seeds start the bard's speech (the bare tag, the message's most telling
-word as a question, and an answer opening such as a greeting returned); one batched, stateful pass
+word as a question, an answer opening such as a greeting returned, and the openings of real speeches
+that fit the message, bard.retrieval's prototypes, for the model to refine); one batched, stateful pass
 samples candidates for all of them; each is cleaned and filtered, the model reads the accepted ones
 back for sense and relevance, and the best by the documented score is the reply. The chosen reply
 is read back into the LSTM state, so a dialog is one continuous script.

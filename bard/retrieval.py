@@ -17,6 +17,7 @@ The responder seeds rows with a prototype's opening and the model writes the res
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 
@@ -26,6 +27,9 @@ import numpy as np
 from bard.corpus import STAGE_DIRECTION, Document
 from bard.scoring import words
 from bard.spelling import Modernizer
+
+# bm25s sets its own logger to DEBUG, which would print "Building index from tokens" on every load.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 # A speaker's tag opens a speech: an indented line, "  Ham. ..." or "  1. Lord. ...".
 SPEAKER_TAG = re.compile(r"^[ \t]{2,}((?:\d\.? ?)?[A-Z][A-Za-z'&]*(?:\.? ?[A-Z][a-z]+)?)\.[ \t]+", re.MULTILINE)
