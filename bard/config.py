@@ -113,7 +113,7 @@ class ResponderConfig:
     persona: str = bounded("hamlet", choices=tuple(PERSONAS))
     mood: str = bounded("positive", choices=MOODS)
     candidates: int = bounded(64, low=1, high=1024)
-    prototypes: int = bounded(4, low=0, high=16)
+    prototypes: int = bounded(0, low=0, high=16)
     prototype_weight: float = bounded(0.2, low=0.0)
     max_chars: int = bounded(120, low=8)
     min_words: int = bounded(3, low=1)

@@ -63,19 +63,21 @@ def test_reply_quality_sheet_is_blind_and_scores_a_filled_copy(tmp_path):
     sheet = (tmp_path / "sheet.tsv").read_text(encoding="utf-8").splitlines()
     key = json.loads((tmp_path / "key.json").read_text())
     assert key["set"] == ["responder.candidates=16"]
-    assert sheet[0].split("\t") == ["id", "prompt", "option", "reply", "fluency", "relevance", "character", "rank"]
+    assert sheet[0].split("\t") == ["id", "prompt", "option", "reply", "fluency", "relevance", "specific", "character", "rank"]
     assert len(sheet) == 7 and not any(name in "\n".join(sheet) for name in ("bard", "book", "quote"))
     assert sorted(key["systems"].values()) == ["bard", "bard", "book", "book", "quote", "quote"]
     # Fill it in: the quote best and rated 5, bard second with 4, the book last with 1.
     rating = {"quote": ("5", "1"), "bard": ("4", "2"), "book": ("1", "3")}
     filled = [sheet[0]] + [
-        "\t".join(row.split("\t")[:4] + [rating[key["systems"][row.split("\t")[0] + row.split("\t")[2]]][0]] * 3
+        "\t".join(row.split("\t")[:4] + [rating[key["systems"][row.split("\t")[0] + row.split("\t")[2]]][0]] * 4
                   + [rating[key["systems"][row.split("\t")[0] + row.split("\t")[2]]][1]]) for row in sheet[1:]]
     (tmp_path / "filled.tsv").write_text("\n".join(filled) + "\n", encoding="utf-8")
     report = json.loads(run("reply_quality.py", "score", str(tmp_path / "filled.tsv"), str(tmp_path / "key.json"),
                             "--json").stdout)
     assert report["bard"]["fluency"] == 4 and report["bard"]["fluency_4_or_5"] == 1 and report["book"]["relevance"] == 1
     assert report["bard_above_book"] == 1 and report["bard_above_quote"] == 0 and report["prompts"] == 2
+    assert report["bard"]["specific"] == 4 and set(report["bard"]["counts"]) == {
+        "echo_stubs", "uses_message_word", "stock", "from_prototype"}
 
 
 def test_reply_quality_sheet_rejects_a_bad_override(tmp_path):

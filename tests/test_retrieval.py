@@ -14,7 +14,7 @@ from bard.scoring import words
 
 @pytest.fixture(scope="module")
 def responder():
-    return Responder.load(load_config(None), seed=0)
+    return Responder.load(load_config(None, ["responder.prototypes=4"]), seed=0)
 
 
 SCRIPT = """Actus Primus. Scoena Prima.
