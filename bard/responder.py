@@ -284,8 +284,9 @@ class Responder:
         corpus_words = char.meta.get("words") or word_record(documents)
         lexicon = Lexicon.build(corpus_words, shipped(), scorer.modernizer)
         verbatim = VerbatimIndex("\n".join(d.text for d in documents), VERBATIM_CHARS) if documents else None
+        # Built only when asked for: prototypes are off by default, and the index costs load time.
         speeches = (SpeechIndex.build(documents, scorer.modernizer, lexicon.stopwords, shipped_neighbours())
-                    if documents else None)
+                    if documents and config.responder.prototypes else None)
         return cls(char.model, char.vocab, lexicon, scorer, config, seed, char.path.name, trained_on, verbatim, speeches)
 
     # The script the model reads ------------------------------------------------------------------
@@ -408,8 +409,9 @@ class Responder:
         speech = cut_speech(raw)
         if speech is None:
             return Candidate(seed, " ".join(raw.split()), rejected="unfinished", prototype=prototype)
+        opening_end = len(seed.rstrip())
         if prototype:
-            first_end = SENTENCE_END.search(speech, len(seed.rstrip()))
+            first_end = SENTENCE_END.search(speech, opening_end)
             speech = speech[: first_end.end()] if first_end else speech
         candidate = Candidate(seed, self.display(speech), prototype=prototype)
         found = words(speech)
@@ -420,7 +422,7 @@ class Responder:
             candidate.rejected = f"{len(found)} words"
         elif candidate.spelling < self.config.spelling_threshold:
             candidate.rejected = "misspelt: " + ", ".join(dict.fromkeys(candidate.unknown))
-        elif prototype and len(words(speech[len(seed.rstrip()):])) < MIN_OWN_WORDS:
+        elif prototype and len(words(speech[opening_end:])) < MIN_OWN_WORDS:
             candidate.rejected = "too few words of its own"
         elif "[" in speech or speech.count("(") != speech.count(")"):  # the etext's "m[aster]"
             candidate.rejected = "brackets"
