@@ -4,6 +4,7 @@ the acceptance rate, the share of candidates rejected as copies of the plays and
 peak memory (RSS).
 
     python benchmarks/responder.py [--prompts FILE] [--passes N] [--seed S] [--beside-training] [--json]
+                                   [--set SECTION.KEY=VALUE]
 
 --beside-training runs a `bard train` of the default recipe in another process while replying, as
 a chat or a Discord bot beside a training run would.
@@ -57,11 +58,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--beside-training", action="store_true", help="reply while `bard train` runs in another process")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                        help="a config override, e.g. responder.prototypes=4 (repeatable)")
     args = parser.parse_args()
     prompts = Path(args.prompts).read_text(encoding="utf-8").splitlines()
 
     started = time.perf_counter()
-    responder = Responder.load(load_config(None), seed=args.seed)
+    responder = Responder.load(load_config(None, args.set), seed=args.seed)
     load_seconds = time.perf_counter() - started
     conversation = responder.new_conversation()
     responder.reply(conversation, "warm up")  # oneDNN builds its kernels on first use
