@@ -30,10 +30,13 @@ from bard.evaluation import evaluate
 from bard.model import CharLSTM
 from bard.vocabulary import Vocabulary
 
-# Steps timed to size a schedule to its time budget (after the first, which pays one-off costs).
+# Steps timed to size a schedule to its time budget (after the first, which pays one-off costs):
+# at least this many, and for at least this share of the budget, since a few millisecond-long
+# steps time too noisily to plan thousands on.
 PROBE_STEPS = 8
-# Share of the measured budget the sized schedule may fill: throughput drifts by a few percent.
-BUDGET_SHARE = 0.95
+PROBE_SHARE = 0.03
+# Share of the measured budget the sized schedule may fill: throughput drifts by several percent.
+BUDGET_SHARE = 0.92
 
 
 @dataclass
@@ -298,9 +301,12 @@ class Trainer:
         tc = self.config.train
         losses = [self.train_step()]  # the first step pays one-off costs (allocation, kernel choice)
         started = time.time()
-        for _ in range(PROBE_STEPS):
+        probing = True
+        while probing:  # every rank must take as many steps, so they decide together
             losses.append(self.train_step())
-        step_s = all_max((time.time() - started) / PROBE_STEPS, self.ranks, self.device)
+            short = len(losses) <= PROBE_STEPS or time.time() - started < PROBE_SHARE * budget_s
+            probing = bool(all_max(short, self.ranks, self.device))
+        step_s = all_max((time.time() - started) / (len(losses) - 1), self.ranks, self.device)
         started = time.time()
         if self.ranks.leader:
             self.record(self.validate(), sum(losses) / len(losses), tc.batch_size * tc.seq_len / step_s)
