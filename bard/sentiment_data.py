@@ -134,21 +134,50 @@ def play_sentences(path: Path) -> list[PlayLine]:
     return sentences
 
 
-def read_labelled_lines(path: Path) -> list[tuple[PlayLine, int]]:
-    """A hand-labelled set in the format of benchmarks/folio_sentiment.tsv: `#` comments, a header,
-    then label (positive|negative), play, line number, text, tab-separated."""
+LABELS = {"positive": 1, "negative": 0}
+PLAY_LINE_COLUMNS = ("label", "play", "line", "text")
+CHAT_COLUMNS = ("label", "text")
+
+
+def labelled_rows(path: Path) -> tuple[tuple[str, ...], list[list[str]]]:
+    """A hand-labelled set: `#` comments, a header naming the columns, then tab-separated rows whose
+    first column is the label (positive|negative). Two formats: play lines (label, play, line,
+    text; benchmarks/folio_sentiment.tsv) and chat messages (label, text; corpora/chat/*.tsv)."""
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as e:
         raise BardError(f"cannot read the labelled set {path}: {e}") from None
-    rows = [line.split("\t") for line in lines if line.strip() and not line.startswith("#")]
-    if not rows or rows[0][0] != "label":
-        raise BardError(f"{path}: expected a header line 'label<TAB>play<TAB>line<TAB>text'")
+    numbered = [(number, line.split("\t")) for number, line in enumerate(lines, start=1)
+                if line.strip() and not line.startswith("#")]
+    header = tuple(numbered[0][1]) if numbered else ()
+    if header not in (PLAY_LINE_COLUMNS, CHAT_COLUMNS):
+        raise BardError(f"{path}: expected a header line '{'<TAB>'.join(PLAY_LINE_COLUMNS)}' (play lines) "
+                        f"or '{'<TAB>'.join(CHAT_COLUMNS)}' (chat messages)")
+    if len(numbered) == 1:
+        raise BardError(f"{path}: the labelled set has a header but no rows")
+    for number, row in numbered[1:]:
+        if len(row) != len(header) or row[0] not in LABELS:
+            raise BardError(f"{path}: line {number} needs a label (positive|negative) and "
+                            f"{', '.join(header[1:])}, tab-separated")
+    return header, [row for _, row in numbered[1:]]
+
+
+def read_labelled_lines(path: Path) -> list[tuple[PlayLine, int]]:
+    """A hand-labelled set of play lines, each with its label (1 positive, 0 negative)."""
+    header, rows = labelled_rows(path)
+    if header != PLAY_LINE_COLUMNS:
+        raise BardError(f"{path}: a set of play lines needs the columns {', '.join(PLAY_LINE_COLUMNS)}")
     try:
-        return [(PlayLine(play, int(line), text), {"positive": 1, "negative": 0}[label])
-                for label, play, line, text in rows[1:]]
-    except (KeyError, ValueError):
-        raise BardError(f"{path}: every row needs a label (positive|negative), a play, a line number and a text") from None
+        return [(PlayLine(play, int(line), text), LABELS[label]) for label, play, line, text in rows]
+    except ValueError:
+        raise BardError(f"{path}: every line number must be a whole number") from None
+
+
+def labelled_texts(path: Path) -> tuple[list[str], list[int], bool]:
+    """The texts and labels of a labelled set of either format, and whether they are play lines
+    (in Folio spelling, which VADER reads only modernised)."""
+    header, rows = labelled_rows(path)
+    return [row[-1] for row in rows], [LABELS[row[0]] for row in rows], header == PLAY_LINE_COLUMNS
 
 
 def vader():
