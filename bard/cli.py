@@ -179,22 +179,27 @@ def build_parser() -> argparse.ArgumentParser:
 
     sentiment = sub.add_parser("sentiment", help=COMMANDS["sentiment"], description=(
         "The sentiment classifier the responder ranks replies with: a word-level bidirectional LSTM "
-        "trained on NLTK's sentence_polarity, reading Early Modern spellings (loue, vpon) as modern ones."))
+        "trained on NLTK's sentence_polarity, lines of the plays and labelled chat messages, reading Early Modern "
+        "spellings (loue, vpon) as modern ones."))
     sentiment_sub = sentiment.add_subparsers(dest="sentiment_command", metavar="SUBCOMMAND", required=True)
     s_train = sentiment_sub.add_parser("train", parents=[common], help="train the classifier", description=(
-        "Train on sentence_polarity's fixed training split (after pretraining on movie_reviews "
-        "sentences), stop early on validation accuracy, and write sentiment.pt to --out."))
+        "Train on sentence_polarity's fixed training split, play lines labelled by VADER and the training part "
+        "of corpora/chat (after pretraining on movie_reviews sentences), stop early on validation accuracy "
+        "(sentence_polarity's; with chat on, its mean with the chat development part's and the Folio development "
+        "set's), and write sentiment.pt to --out."))
     s_train.add_argument("--out", metavar="DIR", default="runs/sentiment", help="output folder (default: runs/sentiment)")
     s_train.add_argument("--max-minutes", type=positive_float, metavar="M", help="stop training after M minutes")
     s_train.add_argument("--seed", type=int, metavar="S", help="random seed (sets sentiment.seed)")
     s_eval = sentiment_sub.add_parser("eval", parents=[common], help="accuracy on held-out test sets, beside VADER's",
                                       description=(
-        "Accuracy of the classifier and of NLTK's VADER on sentence_polarity's test split and on hand-labelled "
-        "lines from the plays (VADER reads them modernised), each reported under its file's name."))
+        "Accuracy of the classifier and of NLTK's VADER on sentence_polarity's test split, on hand-labelled "
+        "lines from the plays (VADER reads them modernised) and on labelled modern chat messages, each reported "
+        "under its file's name (chat parts as chat_PART)."))
     s_eval.add_argument("--checkpoint", metavar="PATH", help="default: checkpoints.sentiment from the config")
     s_eval.add_argument("--labelled", action="append", type=Path, metavar="TSV",
-                        help="a labelled set of play lines (label, play, line, text; repeatable; default: the "
-                             "source tree's benchmarks/folio_sentiment.tsv)")
+                        help="a labelled set: play lines (label, play, line, text) or chat messages (label, text); "
+                             "repeatable; default: the source tree's test sets, benchmarks/folio_sentiment.tsv and "
+                             "corpora/chat/test.tsv")
     s_eval.add_argument("--json", action="store_true", help="print one JSON object")
     s_score = sentiment_sub.add_parser("score", parents=[common], help="score texts (arguments, or lines on stdin)",
                                        description="Probability that each text is positive. With no TEXT, reads one text per line from stdin.")

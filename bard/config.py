@@ -96,6 +96,8 @@ class SentimentConfig:
     play_threshold: float = bounded(0.3, low=0.0, high=1.0)
     # Feed each word's VADER valence to the LSTM beside its embedding.
     lexicon: bool = True
+    # Times each labelled chat message (corpora/chat/train.tsv) is read an epoch (0: none).
+    chat_repeats: int = bounded(16, low=0)
 
 
 # Speaker tags as the lowercased plays print them: the bard speaks as the persona, the user as the

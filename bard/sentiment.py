@@ -23,8 +23,9 @@ from torch import nn
 from bard import __version__
 from bard.checkpoint import MISMATCH, atomic_save, mismatch_error, read_checkpoint
 from bard.config import Config, SentimentConfig
-from bard.sentiment_data import (SPLIT_SEED, TOKEN, Example, distant_play_examples, movie_review_sentences, polarity_splits,
-                                 read_labelled_lines, vader_compound, vader_lexicon, with_early_modern_copies)
+from bard.errors import BardError
+from bard.sentiment_data import (SPLIT_SEED, TOKEN, Example, distant_play_examples, labelled_texts, movie_review_sentences,
+                                 polarity_splits, tokenize, vader_compound, vader_lexicon, with_early_modern_copies)
 from bard.spelling import Modernizer
 from bard.wordlists import shipped
 
@@ -99,8 +100,9 @@ class SentimentScorer:
         data = read_checkpoint(Path(path), FORMAT, "sentiment classifier", "bard sentiment train", device)
         meta = data["meta"]
         try:
-            # Checkpoints from before the Early Modern data and the lexicon were trained without them.
-            trained = {"early_modern": False, "play_lines": 0, "lexicon": False, **meta["sentiment_config"]}
+            # Checkpoints from before the Early Modern data, the lexicon and chat were trained without them.
+            trained = {"early_modern": False, "play_lines": 0, "lexicon": False, "chat_repeats": 0,
+                       **meta["sentiment_config"]}
             model = SentimentLSTM(len(meta["words"]), SentimentConfig(**trained))
             model.load_state_dict(data["model"])
         except MISMATCH as e:
@@ -138,12 +140,17 @@ def accuracy(model: SentimentLSTM, encoder: Encoder, examples: list[Example], de
     return correct / len(examples)
 
 
-# The hand-labelled test set of play lines; it sits in the source tree, not in the installed package.
-FOLIO_TEST_SET = Path(__file__).resolve().parent.parent / "benchmarks" / "folio_sentiment.tsv"
+# The hand-labelled sets sit in the source tree, not in the installed package: play lines (a test
+# set and a development set) and modern chat messages (training, development and test parts).
+SOURCE_TREE = Path(__file__).resolve().parent.parent
+FOLIO_TEST_SET = SOURCE_TREE / "benchmarks" / "folio_sentiment.tsv"
+FOLIO_DEV_SET = SOURCE_TREE / "benchmarks" / "folio_sentiment_dev.tsv"
+CHAT_SETS = {part: SOURCE_TREE / "corpora" / "chat" / f"{part}.tsv" for part in ("train", "dev", "test")}
 
 
 def default_labelled_sets() -> list[Path]:
-    return [FOLIO_TEST_SET] if FOLIO_TEST_SET.exists() else []
+    """The test sets `bard sentiment eval` reads by default: play lines and chat messages."""
+    return [path for path in (FOLIO_TEST_SET, CHAT_SETS["test"]) if path.exists()]
 
 
 def held_out_sets() -> list[Path]:
@@ -152,28 +159,40 @@ def held_out_sets() -> list[Path]:
     return sorted(FOLIO_TEST_SET.parent.glob("folio_sentiment*.tsv"))
 
 
+def set_name(path: Path) -> str:
+    """How a report names a labelled set: its file's name, with its folder's for corpora/chat's parts."""
+    path = Path(path)
+    return f"{path.parent.name}_{path.stem}" if path.parent.name == "chat" else path.stem
+
+
 def evaluate_sentiment(scorer: SentimentScorer, labelled_sets: list[Path] = ()) -> dict:
     """Accuracy of `scorer` on sentence_polarity's held-out test split and on each hand-labelled set
-    of play lines, each beside VADER's on the same texts (play lines modernised first)."""
+    (play lines or chat messages), each beside VADER's on the same texts (play lines modernised first)."""
     test = polarity_splits()["test"]
-    texts = {"sentence_polarity": [" ".join(e.tokens) for e in test]}
-    labels = {"sentence_polarity": [e.label for e in test]}
+    texts = [" ".join(e.tokens) for e in test]
+    report = {"sentence_polarity": (texts, [e.label for e in test], texts)}
     for path in labelled_sets:
-        rows = read_labelled_lines(path)
-        texts[Path(path).stem] = [line.text for line, _ in rows]
-        labels[Path(path).stem] = [label for _, label in rows]
-    report = {}
-    for name in texts:
-        truth = np.array(labels[name])
-        modern = texts[name] if name == "sentence_polarity" else [scorer.modernizer.text(t) for t in texts[name]]
-        report[name] = {"accuracy": float(((scorer.score(texts[name]) >= 0.5) == truth).mean()),
+        texts, labels, play_lines = labelled_texts(path)
+        report[set_name(path)] = (texts, labels, [scorer.modernizer.text(t) for t in texts] if play_lines else texts)
+    for name, (texts, labels, modern) in report.items():
+        truth = np.array(labels) == 1
+        report[name] = {"accuracy": float(((scorer.score(texts) >= 0.5) == truth).mean()),
                         "vader_accuracy": float(((vader_compound(modern) >= 0) == truth).mean()), "n": len(truth)}
     return report
 
 
+def labelled_examples(path: Path, modernize) -> list[Example]:
+    """A hand-labelled set (play lines or chat messages), read as the scorer reads a text."""
+    if not path.exists():
+        raise BardError(f"the labelled set {path} is missing: training reads it from a clone of the bard repository "
+                        "(or set sentiment.chat_repeats: 0)")
+    texts, labels, _ = labelled_texts(path)
+    return [Example(tokenize(modernize(text)), label) for text, label in zip(texts, labels)]
+
+
 @dataclass
 class SentimentResult:
-    val_accuracy: float
+    val_accuracy: float  # the mean over the validation sets (sentence_polarity's, and chat's and the Folio's)
     test_accuracy: float
     epochs: int
     path: Path
@@ -207,12 +226,19 @@ def train_sentiment(config: Config, out_dir: Path, *, max_minutes: float | None 
     splits = polarity_splits()
     pretrain = movie_review_sentences() if sc.pretrain_epochs else []
     modern_counts = Counter(t for e in splits["train"] + pretrain for t in e.tokens)
-    plays = []
-    if sc.play_lines:
-        modernizer = Modernizer(shipped().all_words, modern_counts)
-        plays = [example for path in config.corpus.files for example in distant_play_examples(
-            config.resolve(path), modernizer.text, held_out_sets(), sc.play_threshold, sc.play_lines, sc.seed)]
-    train = splits["train"] + plays
+    modernizer = Modernizer(shipped().all_words, modern_counts)  # as the scorer will read texts
+    plays = [example for path in config.corpus.files for example in distant_play_examples(
+        config.resolve(path), modernizer.text, held_out_sets(), sc.play_threshold, sc.play_lines, sc.seed)
+        ] if sc.play_lines else []
+    # Some 2,300 chat messages beside some 18,000 film and play sentences: each is read `chat_repeats` times
+    # an epoch. Chat pulls the model away from the plays' idiom, so the epoch is chosen on all three
+    # worlds: film reviews, chat and the Folio development set.
+    chat = labelled_examples(CHAT_SETS["train"], modernizer.text) if sc.chat_repeats else []
+    validation = {"sentence_polarity": splits["val"]}
+    if chat:
+        validation["chat"] = labelled_examples(CHAT_SETS["dev"], modernizer.text)
+        validation["folio"] = labelled_examples(FOLIO_DEV_SET, modernizer.text)
+    train = splits["train"] + plays + chat * sc.chat_repeats
     if sc.early_modern:
         train, pretrain = with_early_modern_copies(train, sc.seed), with_early_modern_copies(pretrain, sc.seed)
     counts = Counter(t for e in train + pretrain for t in e.tokens)
@@ -227,13 +253,22 @@ def train_sentiment(config: Config, out_dir: Path, *, max_minutes: float | None 
     optimizer = torch.optim.AdamW(model.parameters(), lr=sc.lr, weight_decay=sc.weight_decay)
     generator = torch.Generator().manual_seed(sc.seed)
     console.print(f"[bold]bard sentiment train[/] {sum(p.numel() for p in model.parameters()):,} parameters; "
-                  f"{len(words):,} words; {len(train):,} train ({len(plays):,} play lines labelled by VADER) / "
-                  f"{len(splits['val']):,} val / {len(splits['test']):,} test sentences; {len(pretrain):,} "
-                  f"movie_reviews sentences to pretrain")
+                  f"{len(words):,} words; {len(train):,} train ({len(plays):,} play lines labelled by VADER, "
+                  f"{len(chat):,} chat messages x {sc.chat_repeats}) / {len(splits['val']):,} val / "
+                  f"{len(splits['test']):,} test sentences; {len(pretrain):,} movie_reviews sentences to pretrain")
+
+    def validate() -> dict[str, float]:
+        return {name: accuracy(model, encoder, examples, device) for name, examples in validation.items()}
+
+    def mean(scores: dict[str, float]) -> float:
+        return sum(scores.values()) / len(scores)
+
+    def described(scores: dict[str, float]) -> str:
+        return f"{mean(scores):.4f} (" + ", ".join(f"{name} {score:.4f}" for name, score in scores.items()) + ")"
 
     deadline = time.time() + max_minutes * 60 if max_minutes else math.inf
     stages = [("pretrain", pretrain)] * sc.pretrain_epochs + [("train", train)] * sc.max_epochs
-    best_acc, best_state, stale, epochs = -1.0, None, 0, 0
+    best_acc, best_scores, best_state, stale, epochs = -1.0, {}, None, 0, 0
     progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} batches"),
                         TimeElapsedColumn(), console=console)
     with progress:
@@ -246,28 +281,31 @@ def train_sentiment(config: Config, out_dir: Path, *, max_minutes: float | None 
 
             loss = run_epoch(model, optimizer, encoder, examples, sc.batch_size, generator, device, on_batch)
             epochs += 1
-            val_acc = accuracy(model, encoder, splits["val"], device)
+            scores = validate()
+            val_acc = mean(scores)
             improved = stage == "train" and val_acc > best_acc
-            progress.console.print(f"{stage} epoch {epochs}: loss {loss:.4f}, validation accuracy {val_acc:.4f}"
+            progress.console.print(f"{stage} epoch {epochs}: loss {loss:.4f}, validation accuracy {described(scores)}"
                                    f"{'  *best' if improved else ''}")
             if stage == "train":
                 if improved:
-                    best_acc, stale = val_acc, 0
+                    best_acc, best_scores, stale = val_acc, scores, 0
                     best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
                 else:
                     stale += 1
             if time.time() >= deadline or stale >= sc.patience:
                 break
     if best_state is None:  # stopped before any epoch on sentence_polarity: keep what there is
-        best_state, best_acc = model.state_dict(), accuracy(model, encoder, splits["val"], device)
+        best_state, best_scores = model.state_dict(), validate()
+        best_acc = mean(best_scores)
     model.load_state_dict(best_state)
     test_acc = accuracy(model, encoder, splits["test"], device)
     path = out_dir / "sentiment.pt"
     meta = {"bard_version": __version__, "words": words, "counts": [modern_counts.get(w, 0) for w in words],
-            "sentiment_config": vars(sc).copy(), "split_seed": SPLIT_SEED, "play_examples": len(plays), "val_accuracy": best_acc,
-            "test_accuracy": test_acc, "epochs": epochs}
+            "sentiment_config": vars(sc).copy(), "split_seed": SPLIT_SEED, "play_examples": len(plays), "chat_examples": len(chat),
+            "val_accuracy": best_acc, "val_accuracies": best_scores, "test_accuracy": test_acc, "epochs": epochs}
     # Half precision on disk keeps the 4-million-weight classifier near 9 MB; it loads into float32.
     weights = {k: v.cpu().half() if v.is_floating_point() else v.cpu() for k, v in best_state.items()}
     atomic_save({"format": FORMAT, "model": weights, "meta": meta}, path)
-    console.print(f"saved {path}: validation accuracy {best_acc:.4f}, test accuracy {test_acc:.4f}")
+    console.print(f"saved {path}: validation accuracy {described(best_scores)}, sentence_polarity test accuracy "
+                  f"{test_acc:.4f}")
     return SentimentResult(best_acc, test_acc, epochs, path)
