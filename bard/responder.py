@@ -30,7 +30,7 @@ from bard.model import CharLSTM, State, concat_states, repeat_state
 from bard.sampling import char_log_probs, continue_batch, for_sampling, make_generator, prime
 from bard.neighbours import shipped as shipped_neighbours
 from bard.retrieval import SpeechIndex, openings as prototype_openings
-from bard.scoring import Lexicon, VerbatimIndex, mood_fit, overlap, repetition, words
+from bard.scoring import Lexicon, VerbatimIndex, mood_fit, overlap, repetition, user_mood, words
 from bard.sentiment import SentimentScorer
 from bard.vocabulary import Vocabulary
 from bard.wordlists import shipped
@@ -164,6 +164,7 @@ class Reply:
         out = {"text": self.text, "latency_ms": round(self.latency_ms, 1), "fallback": self.fallback,
                "n_candidates": len(self.candidates), "n_accepted": self.n_accepted, "chosen": self.chosen,
                "seeds": self.seeds, "user_positive": round(self.user_positive, 4),
+               "user_mood": round(user_mood(self.user_positive), 4),  # the reading acted on: 0.5 when unsure
                **dataclasses.asdict(self.settings)}
         if with_candidates:
             out["candidates"] = [dataclasses.asdict(c) for c in self.candidates]
@@ -181,9 +182,6 @@ GREETINGS = (
     (re.compile(r"^(farewell|goodbye|good bye|bye|adieu)\b|\b(farewell|goodbye|bye|adieu)[.! ]*$"), "farewell, "),
 )
 DEFINITION = re.compile(r"^(?:tell me, )?what(?: is|'s) (?:a |an |the )?([a-z]+) *\?[?!]*$")
-# A message about the user ("I ...", "My ...") whose positive probability is under this (grief,
-# anger, fear, as the classifier reads it) is met with sympathy.
-SYMPATHY_BELOW = 0.2
 
 
 def answer_openings(message: str, message_positive: float, lexicon: Lexicon) -> dict[str, float]:
@@ -206,7 +204,8 @@ def answer_openings(message: str, message_positive: float, lexicon: Lexicon) -> 
         if word:
             return {word + " is ": OPENING_WEIGHT}
         return {"because ": OPENING_WEIGHT} if first == "why" else {}
-    if first in ("i", "i'm", "my", "we") and message_positive < SYMPATHY_BELOW:
+    # A message about the user read surely as unhappy (grief, anger, fear) is met with sympathy.
+    if first in ("i", "i'm", "my", "we") and user_mood(message_positive) < 0.5:
         return {"alas, ": OPENING_WEIGHT}
     return {}
 
@@ -446,9 +445,13 @@ class Responder:
         text = re.sub(r"[a-z]+(?:'[a-z]+)*", word_case, speech)
         return re.sub(r"(^|[.!?]\s+)([a-z])", lambda m: m.group(1) + m.group(2).upper(), text)
 
+    def read_mood(self, message: str) -> float:
+        """The classifier's positive probability for the user's message, as the responder reads it."""
+        return float(self.sentiment.score([clean_message(message, self.config.message_chars)])[0])
+
     def openings(self, message: str, user_positive: float) -> dict[str, float]:
         """Seeds that begin the bard's speech as the plays begin an answer to such a message, each
-        with the weight its candidates get in the ranking. None for a message longer than the
+        with the weight its candidates get in the ranking. Empty for a message longer than the
         responder reads: its kept tail may begin mid-word ("...in Delhi" read as "hi")."""
         if len(message) > self.config.message_chars:
             return {}
@@ -502,7 +505,7 @@ class Responder:
         bard_tag = self.tags(settings.persona)[0]
         prompt = self.user_speech(message, settings.persona) + self.speech(bard_tag, "")
         message_text = clean_message(message, self.config.message_chars)
-        user_positive = float(self.sentiment.score([message_text])[0])
+        user_positive = self.read_mood(message)
         openings = self.openings(message, user_positive)
         prototypes = self.prototype_seeds(message_text)
         seeds = list(dict.fromkeys(self.seeds(self.to_model_text(message_text)) + list(openings) + list(prototypes)))

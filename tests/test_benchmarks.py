@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from bard.sentiment import CHAT_SETS
+from bard.sentiment_data import labelled_texts
+
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
 
@@ -98,3 +101,17 @@ def test_polarity_baselines_fit_a_classifier_that_learns():
     assert report["test_sentences"] == 1066
     # Both read film reviews far better than chance; a label or split mix-up would sit near 0.5.
     assert report["nb_lr_bigrams"] > 0.7 and report["bard_lstm"] > 0.7
+
+
+@pytest.mark.nltk_data("vader_lexicon")
+def test_user_mood_benchmark_reports_readings_and_sympathy():
+    report = json.loads(run("user_mood.py", "--part", "dev", "--json").stdout)
+    assert report["messages"] == 239 and report["glad"] == 119
+    # The shipped classifier reads chat far better than chance; VADER's figure sits near 0.68.
+    assert report["accuracy"] > 0.8 and 0.6 < report["vader_accuracy"] < 0.75
+    # Sure readings are the better ones, and "Alas," goes mostly to unhappy messages; the glad ones
+    # it went to are named, and are glad messages of the part.
+    assert report["by_threshold"]["0.05"]["sure_accuracy"] >= report["accuracy"] and report["sure_share"] > 0.5
+    assert report["alas_for_unhappy"] > 5 * report["alas_for_glad"]
+    glad = {text for text, label in zip(*labelled_texts(CHAT_SETS["dev"])[:2]) if label == 1}
+    assert set(report["alas_for_glad_messages"]) <= glad

@@ -13,7 +13,7 @@ from bard.config import load_config
 from bard.responder import (COPY, FALLBACKS, GREETING_WEIGHT, OPENING_WEIGHT, OVERLAP_WEIGHT, Candidate, Responder,
                             Turn, answer_openings, clean_message, cut_speech, last_sentence)
 from bard.sampling import prime
-from bard.scoring import mood_fit, repetition
+from bard.scoring import mood_fit, repetition, user_mood
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +50,7 @@ def test_the_message_is_framed_as_a_speech_the_persona_answers(responder):
     ("Tell me, what is love?", 0.5, {"loue is ": OPENING_WEIGHT}),
     ("What\u2019s love??", 0.5, {"loue is ": OPENING_WEIGHT}),
     ("Why did she say goodbye?", 0.5, {"because ": OPENING_WEIGHT}),
-    ("My heart is broken.", 0.19, {"alas, ": OPENING_WEIGHT}),
+    ("My heart is broken.", 0.04, {"alas, ": OPENING_WEIGHT}),
     ("I\u2019m so sad.", 0.01, {"alas, ": OPENING_WEIGHT}),
     # A greeting word inside a sentence, a pronoun or stop word defined, joy, a feeling not sure
     # enough, other questions and commands: no opening.
@@ -59,7 +59,7 @@ def test_the_message_is_framed_as_a_speech_the_persona_answers(responder):
     ("This is which?", 0.5, {}),
     ("What is it?", 0.5, {}),
     ("We won the battle!", 0.95, {}),
-    ("My heart is broken.", 0.21, {}),
+    ("My heart is broken.", 0.06, {}),
     ("Do you like pizza?", 0.5, {}),
     ("Pour me some wine.", 0.5, {}),
 ])
@@ -168,6 +168,27 @@ def test_the_model_reads_sense_and_relevance_back(responder):
     assert rejected.sense == 0.0
 
 
+# Messages the classifier trained without chat misread, each once answering joy with "Alas,".
+GLAD = ["I passed all my exams!", "I got the job I wanted!", "We are going to Italy on holiday next week!"]
+UNHAPPY = ["My best friend forgot my birthday.", "I feel so lonely since my best friend moved away."]
+
+
+@pytest.mark.parametrize("message", GLAD + UNHAPPY)
+def test_the_users_mood_is_read_as_meant(responder, message):
+    glad = message in GLAD
+    reading = responder.read_mood(message)
+    assert (reading > 0.5) == glad and user_mood(reading) == reading  # read as meant, and sure enough to act on
+    assert ("alas, " in responder.openings(message, reading)) == (not glad)
+    # Mirroring a sure reading prefers a reply of the user's mood.
+    cheerful, grieving = mood_fit(np.array([0.9, 0.1]), "mirror", reading)
+    assert (cheerful > grieving) == glad
+    if glad:  # joy is never answered with grief
+        reply = responder.reply(responder.new_conversation(settings=dataclasses.replace(responder.defaults, mood="mirror")),
+                                message, seed=3)
+        assert not reply.text.lower().startswith("alas")
+        assert reply.to_dict()["user_mood"] == pytest.approx(reading, abs=1e-4)
+
+
 def test_display_restores_case(responder):
     assert responder.display("i thinke caesar is in rome. o my lord, i'll go.") == \
         "I thinke Caesar is in Rome. O my lord, I'll go."
@@ -178,7 +199,9 @@ def test_mood_fit_and_repetition_rules():
     assert mood_fit(positive, "positive", 0.5).tolist() == [0.9, 0.5, 0.1]
     assert np.allclose(mood_fit(positive, "negative", 0.5), [0.1, 0.5, 0.9])
     assert np.allclose(mood_fit(positive, "neutral", 0.5), [0.2, 1.0, 0.2])
-    assert np.allclose(mood_fit(positive, "mirror", 0.1), [0.2, 0.6, 1.0])
+    assert np.allclose(mood_fit(positive, "mirror", 0.04), [0.14, 0.54, 0.94])
+    # An unsure reading of the user (more than SURE_WITHIN from 0 and 1) asks for a neutral reply, not its lean.
+    assert np.allclose(mood_fit(positive, "mirror", 0.1), [0.6, 1.0, 0.6])
     assert mood_fit(positive, "any", 0.5).tolist() == [1.0, 1.0, 1.0]
     assert repetition("a b c d e f g h".split()) is None
     assert repetition("a a b b c c a c".split()) == "too few distinct words"
