@@ -316,6 +316,16 @@ class Trainer:
         self.console.print(f"time budget {budget_s / 60:g} min: {step_s * 1000:.0f} ms a step, "
                            f"{eval_s:.1f} s an evaluation -> {tc.max_steps:,} steps")
 
+    def keep_pace(self, budget_s: float, loop_started: float, loop_first_step: int) -> None:
+        """Shorten a budgeted schedule that runs slower than its probe measured (other work on the
+        machine, overheads a few probe steps miss), so that warmup and decay still end inside the
+        budget. It never lengthens one: a schedule is only ever cut by what the run has shown."""
+        tc = self.config.train
+        now = time.time()
+        pace = all_max((now - loop_started) / (self.step - loop_first_step), self.ranks, self.device)
+        elapsed = all_max(now - self.started, self.ranks, self.device)
+        tc.max_steps = min(tc.max_steps, self.step + max(1, int((BUDGET_SHARE * budget_s - elapsed) / pace)))
+
     def run(self, max_minutes: float | None, fit_to_budget: bool) -> TrainResult:
         tc, ranks = self.config.train, self.ranks
         if ranks.leader:
@@ -336,9 +346,11 @@ class Trainer:
         progress = Progress(TextColumn("step {task.completed}/{task.total}"), BarColumn(),
                             TextColumn("loss {task.fields[loss]:.3f}"), TextColumn("{task.fields[speed]:,.0f} chars/s"),
                             TimeRemainingColumn(), console=self.console)
+        budgeted = fit_to_budget and max_minutes is not None
         with StopRequest() as stop:
-            if fit_to_budget and max_minutes is not None:
+            if budgeted:
                 self.fit_schedule(budget_s)
+            loop_started, loop_first_step = time.time(), self.step
             with progress:
                 task = progress.add_task("train", total=tc.max_steps, completed=self.step, loss=float("nan"), speed=0.0)
                 stopping = False
@@ -352,6 +364,9 @@ class Trainer:
                     stopping = bool(all_max(stop.requested or out_of_time, ranks, self.device))
                     # The last step always evaluates and saves, so nothing is lost however the loop ends.
                     due = self.step % tc.eval_every == 0 or self.step == tc.max_steps or stopping
+                    if budgeted and due and not stopping and self.step < tc.max_steps:
+                        self.keep_pace(budget_s, loop_started, loop_first_step)
+                        progress.update(task, total=tc.max_steps)
                     if ranks.leader and due:
                         self.record(self.validate(), loss_sum / loss_count, speed)
                         loss_sum, loss_count = 0.0, 0

@@ -13,7 +13,7 @@ import torch
 
 from bard.checkpoint import load_checkpoint, save_checkpoint
 from bard.config import load_config
-from bard.training import learning_rate, sample_batch, train
+from bard.training import Trainer, learning_rate, sample_batch, train
 from conftest import TINY
 
 
@@ -159,6 +159,26 @@ def test_steps_for_budget_counts_evaluations_and_keeps_a_margin():
     # 100 s at 0.1 s a step and 1 s per evaluation every 10 steps: 0.2 s a step with its share.
     assert steps_for_budget(100, 0.1, 1.0, 10) == int((BUDGET_SHARE * 100 - 1) / 0.2)
     assert steps_for_budget(0.5, 0.1, 1.0, 10) == 1  # too short for anything: one step still runs
+
+
+def test_a_budgeted_run_that_slows_down_still_ends_its_schedule_inside_the_budget(tiny_config, tmp_path, monkeypatch):
+    # Steps twice as slow after the first second, as when other work starts on the machine: the
+    # schedule sized from the first steps would overrun, so it is shortened to the pace kept.
+    tiny_config.train.max_steps, tiny_config.train.eval_every = 1_000_000, 25
+    step, first = Trainer.train_step, {}
+
+    def slowing_step(self):
+        began = time.time()
+        loss = step(self)
+        if began - first.setdefault("step", began) > 1:
+            time.sleep(time.time() - began)
+        return loss
+    monkeypatch.setattr(Trainer, "train_step", slowing_step)
+    result = train(tiny_config, tmp_path, device="cpu", max_minutes=0.1, fit_to_budget=True)
+    saved = load_checkpoint(tmp_path / "last.pt").meta
+    assert not result.interrupted and result.step == saved["config"]["train"]["max_steps"]
+    metrics = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert metrics[-1]["lr"] == pytest.approx(tiny_config.train.min_lr, rel=0.05)
 
 
 def test_a_budget_without_a_step_count_sizes_the_schedule_to_end_inside_it(tiny_config, tmp_path):
