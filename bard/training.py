@@ -188,7 +188,12 @@ def train(config: Config, out_dir: Path, *, resume: bool = False, device: str = 
     ranks, device = start_distributed(resolve_device(device))
     console = console or Console(stderr=True, soft_wrap=True, quiet=not ranks.leader)
     try:
-        return Trainer(config, out_dir, ranks, device, resume, console).run(max_minutes, fit_to_budget)
+        result = Trainer(config, out_dir, ranks, device, resume, console).run(max_minutes, fit_to_budget)
+        if ranks.world > 1:
+            # Rank 0 still evaluates and saves after the last step; a rank that tears gloo down
+            # meanwhile can abort at exit ("terminate called without an active exception").
+            dist.barrier()
+        return result
     finally:
         if ranks.world > 1:
             dist.destroy_process_group()
