@@ -201,9 +201,13 @@ def overlap(user_words: set[str], candidate_words: set[str]) -> float:
 SURE_WITHIN = 0.05
 
 
+def is_sure(positive: float, within: float = SURE_WITHIN) -> bool:
+    return positive <= within or positive >= 1 - within
+
+
 def user_mood(user_positive: float) -> float:
     """The user's positive probability as the responder acts on it: 0.5 (unknown) when unsure."""
-    return user_positive if user_positive <= SURE_WITHIN or user_positive >= 1 - SURE_WITHIN else 0.5
+    return user_positive if is_sure(user_positive) else 0.5
 
 
 def mood_fit(positive: np.ndarray, mood: str, user_positive: float) -> np.ndarray:

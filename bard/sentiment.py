@@ -169,15 +169,16 @@ def evaluate_sentiment(scorer: SentimentScorer, labelled_sets: list[Path] = ()) 
     """Accuracy of `scorer` on sentence_polarity's held-out test split and on each hand-labelled set
     (play lines or chat messages), each beside VADER's on the same texts (play lines modernised first)."""
     test = polarity_splits()["test"]
-    texts = [" ".join(e.tokens) for e in test]
-    report = {"sentence_polarity": (texts, [e.label for e in test], texts)}
+    polarity = [" ".join(e.tokens) for e in test]
+    sets = {"sentence_polarity": (polarity, [e.label for e in test], polarity)}  # texts, labels, what VADER reads
     for path in labelled_sets:
         texts, labels, play_lines = labelled_texts(path)
-        report[set_name(path)] = (texts, labels, [scorer.modernizer.text(t) for t in texts] if play_lines else texts)
-    for name, (texts, labels, modern) in report.items():
+        sets[set_name(path)] = (texts, labels, [scorer.modernizer.text(t) for t in texts] if play_lines else texts)
+    report = {}
+    for name, (texts, labels, vader_texts) in sets.items():
         truth = np.array(labels) == 1
         report[name] = {"accuracy": float(((scorer.score(texts) >= 0.5) == truth).mean()),
-                        "vader_accuracy": float(((vader_compound(modern) >= 0) == truth).mean()), "n": len(truth)}
+                        "vader_accuracy": float(((vader_compound(vader_texts) >= 0) == truth).mean()), "n": len(truth)}
     return report
 
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from bard.config import load_config
 from bard.responder import Responder
-from bard.scoring import SURE_WITHIN, user_mood
+from bard.scoring import SURE_WITHIN, is_sure
 from bard.sentiment import CHAT_SETS
 from bard.sentiment_data import labelled_texts, vader_compound
 
@@ -34,13 +34,13 @@ def main() -> None:
     responder = Responder.load(load_config(None))
     positive = np.array([responder.read_mood(text) for text in texts])
     alas = np.array(["alas" in "".join(responder.openings(text, p)).lower() for text, p in zip(texts, positive)])
-    sure = np.minimum(positive, 1 - positive) <= np.array(THRESHOLDS)[:, None]
+    sure = np.array([[is_sure(p, within) for p in positive] for within in THRESHOLDS])
     right = (positive >= 0.5) == glad
     report = {
         "part": args.part, "messages": len(texts), "glad": int(glad.sum()),
         "accuracy": float(right.mean()), "vader_accuracy": float(((vader_compound(texts) >= 0) == glad).mean()),
         "sure_within": SURE_WITHIN,
-        "sure_share": float(np.mean([user_mood(p) != 0.5 for p in positive])),
+        "sure_share": float(np.mean([is_sure(p) for p in positive])),
         "by_threshold": {f"{t:g}": {"sure_share": float(s.mean()), "sure_accuracy": float(right[s].mean()) if s.any() else None}
                          for t, s in zip(THRESHOLDS, sure)},
         "alas_for_glad": int((alas & glad).sum()), "alas_for_unhappy": int((alas & ~glad).sum()),
