@@ -178,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--dry-run", action="store_true", help="measure and report, but write nothing")
 
     sentiment = sub.add_parser("sentiment", help=COMMANDS["sentiment"], description=(
-        "The sentiment classifier the responder ranks replies with: a word-level bidirectional LSTM "
+        "The sentiment classifier the responder ranks replies and reads the user's mood with: a word-level bidirectional LSTM "
         "trained on NLTK's sentence_polarity, lines of the plays and labelled chat messages, reading Early Modern "
         "spellings (loue, vpon) as modern ones."))
     sentiment_sub = sentiment.add_subparsers(dest="sentiment_command", metavar="SUBCOMMAND", required=True)
