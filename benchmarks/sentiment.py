@@ -22,6 +22,23 @@ from machine import machine
 PAIRS = Path(__file__).resolve().parent / "folio_pairs.tsv"
 
 
+def candidates(config, batch: int) -> list[str]:
+    """Realistic candidates: what the shipped character model writes, 80 characters each."""
+    char_model = load_checkpoint(config.resolve(config.checkpoints.char_model))
+    return generate(char_model.model, char_model.vocab, "ham. my lord,", batch, 80, 0.7, seed=0)
+
+
+def scoring_times(score, texts: list[str], repeats: int = 20) -> list[float]:
+    """Seconds per call of score(texts), after one call to warm up, sorted."""
+    score(texts)
+    timings = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        score(texts)
+        timings.append(time.perf_counter() - started)
+    return sorted(timings)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", help="default: the shipped classifier (checkpoints.sentiment)")
@@ -31,16 +48,7 @@ def main() -> None:
     config = load_config(None)
     scorer = SentimentScorer.load(args.checkpoint or config.resolve(config.checkpoints.sentiment))
 
-    # Realistic candidates: what the shipped character model writes, 80 characters each.
-    char_model = load_checkpoint(config.resolve(config.checkpoints.char_model))
-    candidates = generate(char_model.model, char_model.vocab, "ham. my lord,", args.batch, 80, 0.7, seed=0)
-    scorer.score(candidates)  # warm up
-    timings = []
-    for _ in range(20):
-        started = time.perf_counter()
-        scorer.score(candidates)
-        timings.append(time.perf_counter() - started)
-    timings.sort()
+    timings = scoring_times(scorer.score, candidates(config, args.batch))
 
     pairs = [line.split("\t") for line in PAIRS.read_text().splitlines() if line and not line.startswith("#")]
     modern = scorer.score([m for m, _ in pairs])

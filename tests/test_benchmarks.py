@@ -115,3 +115,20 @@ def test_user_mood_benchmark_reports_readings_and_sympathy():
     assert report["alas_for_unhappy"] > 5 * report["alas_for_glad"]
     glad = {text for text, label in zip(*labelled_texts(CHAT_SETS["dev"])[:2]) if label == 1}
     assert set(report["alas_for_glad_messages"]) <= glad
+
+
+def test_sentiment_benchmark_reports_speed_and_folio_agreement():
+    report = json.loads(run("sentiment.py", "--batch", "8", "--json").stdout)
+    assert report["batch"] == 8 and report["median_ms"] >= report["best_ms"] > 0
+    assert report["folio_pairs"] == 32 and report["folio_label_agreement"] > 0.9
+
+@pytest.mark.nltk_data("sentence_polarity")
+def test_seed_benchmark_reports_members_their_spread_and_the_ensemble():
+    shipped = str(Path(__file__).resolve().parent.parent / "checkpoints" / "sentiment.pt")
+    report = json.loads(run("sentiment_seeds.py", shipped, shipped, "--batch", "8", "--repeats", "1", "--json").stdout)
+    first, second = report["members"]
+    # Two copies of one classifier: the ensemble reads exactly as each does, and far above chance.
+    assert first == second and {k: v for k, v in first.items() if k not in ("checkpoint", "seed")} == report["ensemble"]
+    assert set(report["ensemble"]) == {"polarity_val", "chat_dev", "folio_dev", "mean"}
+    assert report["ensemble"]["chat_dev"] > 0.8 and report["ensemble"]["polarity_val"] > 0.7
+    assert report["one_member_ms"] > 0 and report["ensemble_ms"] > 0
