@@ -5,6 +5,7 @@ Chatting imports this, not the trainer, so it stays free of training and distrib
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import torch
@@ -22,9 +23,11 @@ def resolve_device(name: str) -> torch.device:
 
 def bf16_is_native(device: torch.device) -> bool:
     """The hardware multiplies bfloat16 itself (AVX512-BF16 or AMX on CPUs); elsewhere bfloat16 is
-    emulated and slower than float32."""
+    emulated, slower than float32, and oneDNN has no bfloat16 LSTM to train with at all."""
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
+    if not cpu_kernels_allow_avx512():
+        return False
     # Private helpers, but the only ones torch has; a future rename must not break chatting.
     try:
         return torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
@@ -32,21 +35,36 @@ def bf16_is_native(device: torch.device) -> bool:
         return False
 
 
+def cpu_kernels_allow_avx512() -> bool:
+    """False when torch and oneDNN are held to AVX2 (ATEN_CPU_CAPABILITY=avx2 and
+    ONEDNN_MAX_CPU_ISA=AVX2), as on most users' CPUs: the flags in /proc/cpuinfo then overstate
+    what the kernels may use, and a bfloat16 LSTM fails as it would on a real AVX2 CPU."""
+    isa = os.environ.get("ONEDNN_MAX_CPU_ISA", "ALL").upper()
+    return torch.backends.cpu.get_cpu_capability() not in ("DEFAULT", "AVX2") and (
+        isa == "ALL" or "AVX512" in isa or "AMX" in isa or "AVX10" in isa)
+
+
 def resolve_precision(precision: str, device: torch.device) -> str:
     """`auto` becomes bfloat16 on CPUs that multiply it natively, else float32. GPUs stay in float32
     under `auto` for sampling (they are fast enough, and cuDNN's bfloat16 LSTM support varies by
-    version); the trainer picks its own GPU arithmetic (see training_precision)."""
+    version); the trainer picks its own GPU arithmetic (see training_precision). bfloat16 asked for
+    by name on a CPU without it stops: falling back quietly would hide that the setting is ignored,
+    and emulated bfloat16 is slower than float32 (and cannot train an LSTM at all)."""
     if precision == "auto":
         return "bfloat16" if device.type == "cpu" and bf16_is_native(device) else "float32"
+    if precision == "bfloat16" and device.type == "cpu" and not bf16_is_native(device):
+        raise BardError("precision bfloat16 needs a CPU that multiplies it natively (AVX512-BF16 or AMX), "
+                        "and this one does not: set the precision to auto or float32 "
+                        "(e.g. --set train.precision=auto, --set sample.precision=auto)")
     return precision
 
 
 def training_precision(precision: str, device: torch.device) -> str:
     """The arithmetic of training: under `auto`, bfloat16 autocast on CPUs that multiply it
     natively, float16 autocast (with loss scaling) on CUDA, float32 elsewhere."""
-    if precision == "auto":
-        return "float16" if device.type == "cuda" else resolve_precision(precision, device)
-    return precision
+    if precision == "auto" and device.type == "cuda":
+        return "float16"
+    return resolve_precision(precision, device)
 
 
 # torch's own choice of CPU threads, before any reply changes it (set_num_threads is process-wide).

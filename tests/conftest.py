@@ -2,6 +2,7 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_NLTK = ROOT.parent / "shared" / "data" / "nltk_data"
@@ -10,6 +11,7 @@ if "NLTK_DATA" not in os.environ and SHARED_NLTK.is_dir():
     os.environ["NLTK_DATA"] = str(SHARED_NLTK)
 
 from bard.config import load_config  # noqa: E402
+from bard.device import bf16_is_native  # noqa: E402
 from bard.errors import CorpusError  # noqa: E402
 
 # Tests train on three plays of the shipped Folio (375,444 characters, a twelfth of it), so they
@@ -31,6 +33,13 @@ REQUIRE_NLTK_DATA = "BARD_REQUIRE_NLTK_DATA"
 # Where NLTK keeps each package the tests read; corpora/<package> unless listed.
 NLTK_RESOURCES = {"vader_lexicon": "sentiment/vader_lexicon"}
 _nltk_missing: dict[str, bool] = {}  # package -> missing (and not downloadable), asked once per session
+
+
+# oneDNN has no bfloat16 LSTM on CPUs without native bfloat16 (most AVX2-only CPUs), and bard
+# refuses bfloat16 by name there; tests that need it are skipped, saying why.
+needs_native_bf16 = pytest.mark.skipif(
+    not bf16_is_native(torch.device("cpu")),
+    reason="this CPU (or ATEN_CPU_CAPABILITY/ONEDNN_MAX_CPU_ISA) has no native bfloat16: no bfloat16 LSTM")
 
 
 def pytest_configure(config):

@@ -11,6 +11,7 @@ import pytest
 
 from bard.sentiment import CHAT_SETS
 from bard.sentiment_data import labelled_texts
+from conftest import needs_native_bf16
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
@@ -29,6 +30,7 @@ def test_sampling_benchmark_reports_both_samplers(tiny_checkpoint):
     assert {"ratio", "cpu", "threads", "torch"} <= set(report)
 
 
+@needs_native_bf16
 def test_training_precision_benchmark_reports_the_ratio():
     report = json.loads(run("train_precision.py", "--set", "model.hidden=32", "--set", "model.layers=1",
                             "--set", "train.batch_size=4", "--set", "train.seq_len=16", "--set", "corpus.gutenberg=[]",

@@ -6,7 +6,9 @@ import time
 
 import pytest
 
-from bard.device import others_running, threads_beside
+import torch
+
+from bard.device import bf16_is_native, others_running, threads_beside
 
 
 def test_threads_fall_to_one_only_beside_other_work():
@@ -23,3 +25,18 @@ def test_others_running_sees_a_busy_process():
     finally:
         spinner.kill()
         spinner.wait()
+
+
+def test_bfloat16_by_name_stops_with_one_line_on_a_cpu_without_it(monkeypatch):
+    from bard.device import resolve_precision, training_precision
+    from bard.errors import BardError
+
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+    cpu = torch.device("cpu")
+    assert not bf16_is_native(cpu)
+    assert resolve_precision("auto", cpu) == "float32" and resolve_precision("float32", cpu) == "float32"
+    with pytest.raises(BardError, match="no.*set the precision to auto or float32") as stop:
+        resolve_precision("bfloat16", cpu)
+    assert "\n" not in str(stop.value)
+    with pytest.raises(BardError, match="set the precision to auto or float32"):
+        training_precision("bfloat16", cpu)  # the trainer's path, which once passed bfloat16 through

@@ -6,6 +6,7 @@ from bard.config import ModelConfig
 from bard.model import CharLSTM, repeat_state
 from bard.sampling import char_log_probs, continue_batch, filter_logits, for_sampling, generate, pick_next, prime
 from bard.vocabulary import Vocabulary
+from conftest import needs_native_bf16
 
 
 @pytest.fixture(scope="module")
@@ -74,6 +75,7 @@ def test_generate_is_reproducible_with_a_seed(trained):
     assert len(generate(model, vocab, "Ça va? 🙂", n=1, length=5, temperature=0.5, seed=1)[0]) == 5
 
 
+@needs_native_bf16
 def test_bfloat16_sampling_uses_a_copy_whose_distributions_stay_close(trained):
     model, vocab = trained
     fast = for_sampling(model, "bfloat16")

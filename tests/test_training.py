@@ -14,7 +14,7 @@ import torch
 from bard.checkpoint import load_checkpoint, save_checkpoint
 from bard.config import load_config
 from bard.training import Trainer, learning_rate, sample_batch, train
-from conftest import TINY
+from conftest import TINY, needs_native_bf16
 
 
 def test_targets_are_the_inputs_shifted_by_one():
@@ -139,6 +139,7 @@ def test_corpus_too_small_for_the_sequence_length(tmp_path):
         train(config, tmp_path / "run", device="cpu")
 
 
+@needs_native_bf16
 def test_bfloat16_training_matches_float32(tiny_config, tmp_path):
     # The same steps, batches and initial weights in both arithmetics; autocast keeps float32 master
     # weights, so the held-out losses may differ only by bfloat16's rounding.
