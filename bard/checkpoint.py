@@ -11,8 +11,9 @@ from pathlib import Path
 import torch
 
 from bard import __version__
-from bard.config import Config, ModelConfig, config_from_dict
+from bard.config import Config, ListenConfig, ModelConfig, config_from_dict
 from bard.errors import CheckpointError
+from bard.listener import ListeningLSTM, listens
 from bard.model import CharLSTM
 from bard.vocabulary import Vocabulary
 
@@ -22,7 +23,7 @@ FORMAT = "bard-char-model/1"
 @dataclass
 class Checkpoint:
     path: Path
-    model: CharLSTM
+    model: CharLSTM | ListeningLSTM
     vocab: Vocabulary
     meta: dict
     # Optimizer, RNG and scaler state; present only in a run's last.pt, for --resume.
@@ -47,7 +48,8 @@ def atomic_save(obj, path: Path) -> None:
         raise
 
 
-def save_checkpoint(path: Path, model: CharLSTM, vocab: Vocabulary, meta: dict, training: dict | None = None) -> None:
+def save_checkpoint(path: Path, model: CharLSTM | ListeningLSTM, vocab: Vocabulary, meta: dict,
+                    training: dict | None = None) -> None:
     weights = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     meta = {
         **meta,
@@ -55,6 +57,8 @@ def save_checkpoint(path: Path, model: CharLSTM, vocab: Vocabulary, meta: dict, 
         "vocab": vocab.chars,
         "model_config": vars(model.config).copy(),
     }
+    if listens(model):
+        meta["listen_config"] = vars(model.listen_config).copy()
     atomic_save({"format": FORMAT, "model": weights, "meta": meta, "training": training}, path)
 
 
@@ -81,13 +85,21 @@ def read_checkpoint(path: Path, expected_format: str, kind: str, train_command: 
     return data
 
 
+def build_model(vocab_size: int, model: ModelConfig, listen: ListenConfig) -> CharLSTM | ListeningLSTM:
+    """A plain character model, or one that listens when `listen.conditioning` asks for it (a
+    checkpoint from before the listening model has no listen config, and loads as it always did)."""
+    if listen.conditioning == "none":
+        return CharLSTM(vocab_size, model)
+    return ListeningLSTM(vocab_size, model, listen)
+
+
 def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Checkpoint:
     path = Path(path)
     data = read_checkpoint(path, FORMAT, "character-model", "bard train", device)
     meta = data["meta"]
     try:
         vocab = Vocabulary(meta["vocab"])
-        model = CharLSTM(len(vocab), ModelConfig(**meta["model_config"]))
+        model = build_model(len(vocab), ModelConfig(**meta["model_config"]), ListenConfig(**meta.get("listen_config", {})))
         model.load_state_dict(data["model"])
     except MISMATCH as e:
         raise mismatch_error(path, e) from None

@@ -106,6 +106,10 @@ def build_parser() -> argparse.ArgumentParser:
                           help="measure on the held-out tail of this NLTK gutenberg text (repeatable)")
     evaluate.add_argument("--corpus", metavar="PATH", action="append", default=[],
                           help="measure on the held-out tail of this file or folder of .txt files (repeatable)")
+    evaluate.add_argument("--pairs", metavar="TSV", action="append", default=[], type=Path,
+                          help="also score replies on `message<TAB>reply` lines (repeatable): the reply loss after "
+                               "its own message, after the previous line's message, and their difference, "
+                               "message_information, in nats per reply character")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
 
     generate = sub.add_parser("generate", parents=[common], help=COMMANDS["generate"], description=(
@@ -243,6 +247,11 @@ def cmd_train(args) -> None:
         if args.gutenberg:  # instead of the configured corpus, as the flag's help says
             config.corpus.gutenberg, config.corpus.files = list(args.gutenberg), []
         config.corpus.files += [str(Path(p).resolve()) for p in args.corpus]
+        if (args.corpus or args.gutenberg) and config.listen.conditioning != "none" and not any(
+                o.startswith("listen.") for o in overrides):
+            # The listening model starts from the shipped Folio model and learns the Folio's pairs;
+            # a user's own text trains a plain model, as it always has, unless they ask for more.
+            config.listen.conditioning = "none"
     # A budget without a step count sizes the schedule to the budget, so that it ends decayed.
     fit_to_budget = args.max_minutes is not None and args.max_steps is None and not args.resume
     result = train(config, out, resume=args.resume, device=args.device, max_minutes=args.max_minutes,
@@ -263,13 +272,15 @@ def load_model_for(args, overrides: list[str] = ()):
 
 
 def cmd_eval(args) -> None:
-    from bard.evaluation import evaluate_checkpoint
+    from bard.evaluation import evaluate_checkpoint, evaluate_pairs
 
     _, checkpoint = load_model_for(args)
     trained_on = checkpoint.trained_with()
     report = evaluate_checkpoint(checkpoint, args.gutenberg, [Path(p).resolve() for p in args.corpus])
     texts = [*args.gutenberg, *args.corpus] or ["its own training corpus"]
     report["texts"] = texts
+    if args.pairs:
+        report["pairs"] = {str(path): evaluate_pairs(checkpoint, path) for path in args.pairs}
     if args.json:
         print(json.dumps(report))
         return
@@ -283,6 +294,11 @@ def cmd_eval(args) -> None:
     table.add_row("validation characters", f"{report['val_chars']:,}")
     table.add_row("training step", f"{report['step']:,}")
     table.add_row("parameters", f"{report['parameters']:,}")
+    for path, figures in report.get("pairs", {}).items():
+        table.add_row(f"{path}: reply loss", f"{figures['reply_loss']:.4f} nats/char after its own message, "
+                                             f"{figures['reply_loss_other_message']:.4f} after another")
+        table.add_row(f"{path}: message information", f"{figures['message_information']:.4f} nats/char "
+                                                      f"({figures['pairs']:,} pairs)")
     Console().print(table)
 
 

@@ -65,6 +65,34 @@ class TrainConfig:
 
 
 @dataclass
+class ListenConfig:
+    """The model that listens: an encoder over the user's message and, from every step of the
+    character LSTM's upper layer, attention to it (or the message's mean, `vector`), trained on
+    message -> reply pairs beside the plain text. `none` trains a plain language model."""
+    conditioning: str = bounded("none", choices=("none", "attention", "vector"))
+    # A plain model whose weights the listening model starts from ("" starts from random weights).
+    init_from: str = ""
+    # Written exchanges, split by writer into train/dev/test.tsv ("" for none).
+    dialogue: str = "corpora/dialogue"
+    # The corpus's own speech -> answer pairs (from each play's training part only).
+    folio_pairs: bool = True
+    # Write the written replies as the plays spell ("have" -> "haue"): one spelling to learn.
+    respell: bool = True
+    # Each step: this many pairs beside train.batch_size windows of plain text; of them, this share
+    # written exchanges and the rest the plays' own pairs.
+    pairs_per_batch: int = bounded(32, low=1)
+    # The encoder and attention learn this many times faster than the decoder (train.lr): they
+    # start from nothing, the decoder from a trained model whose voice should stay.
+    new_lr_scale: float = bounded(1.0, low=0.0, low_open=True)
+    written_share: float = bounded(0.5, low=0.0, high=1.0)
+    encoder_embedding: int = bounded(64, low=1)
+    encoder_hidden: int = bounded(128, low=1)
+    attention: int = bounded(128, low=1)
+    max_message_chars: int = bounded(160, low=1)
+    max_reply_chars: int = bounded(200, low=8)
+
+
+@dataclass
 class SampleConfig:
     # The one rule for temperatures everywhere (config, flags, chat commands, Discord): 0 means always
     # the likeliest character; above 3 every character is about equally likely, which is noise.
@@ -145,6 +173,7 @@ class Config:
     corpus: CorpusConfig = field(default_factory=CorpusConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    listen: ListenConfig = field(default_factory=ListenConfig)
     sample: SampleConfig = field(default_factory=SampleConfig)
     sentiment: SentimentConfig = field(default_factory=SentimentConfig)
     responder: ResponderConfig = field(default_factory=ResponderConfig)

@@ -16,6 +16,10 @@ from bard.config import Config
 from bard.corpus import load_corpus
 from bard.errors import BardError
 from bard.model import CharLSTM
+from bard.pairs import PairSet, model_text, previous_messages, read_pairs, reply_loss, respeller_for
+
+# Pairs scored together when measuring message information.
+PAIR_BATCH = 64
 
 EVAL_STREAMS = 16  # parallel contiguous streams the validation text is cut into
 
@@ -64,3 +68,36 @@ def evaluate_checkpoint(checkpoint: Checkpoint, gutenberg: list[str] = (), files
     return {"checkpoint": str(checkpoint.path), "val_loss": val_loss, "bpc": val_loss / math.log(2),
             "val_chars": val_chars, "step": checkpoint.meta["step"],
             "parameters": checkpoint.model.num_parameters()}
+
+
+@torch.inference_mode()
+def message_information(model, pairs: PairSet, device: torch.device, limit: int | None = None,
+                        autocast=None) -> dict:
+    """How much the message tells the model about its reply: the reply loss after its own message,
+    after the previous pair's message, and their difference, in nats per reply character."""
+    was_training = model.training
+    model.eval()
+    n = len(pairs) if limit is None else min(limit, len(pairs))
+    others = previous_messages(n)
+    own = other = 0.0
+    chars = 0
+    for start in range(0, n, PAIR_BATCH):
+        rows = list(range(start, min(n, start + PAIR_BATCH)))
+        with autocast or nullcontext():
+            own += reply_loss(model, pairs.batch(rows).to(device), "sum").item()
+            other += reply_loss(model, pairs.batch(rows, [others[r] for r in rows]).to(device), "sum").item()
+        chars += sum(len(pairs.replies[r]) for r in rows)
+    model.train(was_training)
+    return {"pairs": n, "reply_chars": chars, "reply_loss": own / chars, "reply_loss_other_message": other / chars,
+            "message_information": (other - own) / chars}
+
+
+def evaluate_pairs(checkpoint: Checkpoint, path: Path) -> dict:
+    """message_information over every `message<TAB>reply` line of `path`, the replies respelt as the
+    checkpoint learnt them when it was trained so."""
+    config = checkpoint.trained_with()
+    respeller = respeller_for(config)
+    pairs = [respeller.pair(p) for p in read_pairs(path)] if respeller else read_pairs(path)
+    pair_set = PairSet(pairs, checkpoint.vocab, model_text(config, checkpoint.vocab),
+                       config.listen.max_message_chars, config.listen.max_reply_chars)
+    return message_information(checkpoint.model, pair_set, next(checkpoint.model.parameters()).device)

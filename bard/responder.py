@@ -26,7 +26,9 @@ from bard.config import PERSONAS, Config, checked, parse_value
 from bard.corpus import STAGE_DIRECTION, read_documents, word_record
 from bard.device import DEFAULT_THREADS, others_running, threads_beside
 from bard.errors import ConfigError, CorpusError
+from bard.listener import attended_words, hearing, listens
 from bard.model import CharLSTM, State, concat_states, repeat_state
+from bard.pairs import encode_message, written_replies
 from bard.sampling import char_log_probs, continue_batch, for_sampling, make_generator, prime
 from bard.neighbours import shipped as shipped_neighbours
 from bard.retrieval import SpeechIndex, openings as prototype_openings
@@ -147,6 +149,8 @@ class Reply:
     chosen: int | None
     user_positive: float
     settings: Settings
+    # The message's words a listening model attended to while writing the reply, with their shares.
+    attended: list[tuple[str, float]] = field(default_factory=list)
 
     @property
     def n_accepted(self) -> int:
@@ -166,6 +170,8 @@ class Reply:
                "seeds": self.seeds, "user_positive": round(self.user_positive, 4),
                "user_mood": round(user_mood(self.user_positive), 4),  # the reading acted on: 0.5 when unsure
                **dataclasses.asdict(self.settings)}
+        if self.attended:
+            out["attended"] = [[word, round(share, 4)] for word, share in self.attended]
         if with_candidates:
             out["candidates"] = [dataclasses.asdict(c) for c in self.candidates]
         return out
@@ -282,7 +288,9 @@ class Responder:
             documents = []
         corpus_words = char.meta.get("words") or word_record(documents)
         lexicon = Lexicon.build(corpus_words, shipped(), scorer.modernizer)
-        verbatim = VerbatimIndex("\n".join(d.text for d in documents), VERBATIM_CHARS) if documents else None
+        # A listening model also learnt from written replies: it must not copy those either.
+        copyable = [d.text for d in documents] + (written_replies(trained_on) if listens(char.model) else [])
+        verbatim = VerbatimIndex("\n".join(copyable), VERBATIM_CHARS) if copyable else None
         # Built only when asked for: prototypes are off by default, and the index costs load time.
         speeches = (SpeechIndex.build(documents, scorer.modernizer, lexicon.stopwords, shipped_neighbours())
                     if documents and config.responder.prototypes else None)
@@ -509,7 +517,12 @@ class Responder:
         openings = self.openings(message, user_positive)
         prototypes = self.prototype_seeds(message_text)
         seeds = list(dict.fromkeys(self.seeds(self.to_model_text(message_text)) + list(openings) + list(prototypes)))
-        context = prime(self.model, self.vocab, prompt, conversation.state)
+        # A listening model attends to the message from every step of the reply; a plain one
+        # hears it only as the speech it reads.
+        message_ids = encode_message(message_text, self.vocab, self.to_model_text,
+                                     self.trained_on.listen.max_message_chars)
+        heard = hearing(self.model, conversation.state, message_ids)
+        context = prime(self.model, self.vocab, prompt, heard)
         candidates = self.sample(context, seeds, settings, generator, prototypes)
         self.weigh_sense(candidates, context, settings.persona)
         self.rank(candidates, message_text, user_positive, settings.mood, openings)
@@ -523,7 +536,9 @@ class Responder:
             # Drawn on the generator's own device: a CUDA generator cannot fill a CPU tensor.
             pick = torch.randint(len(lines), (1,), generator=generator, device=generator.device)
             chosen, text = None, lines[int(pick)]
-        conversation.state = prime(self.model, self.vocab, prompt + self.to_model_text(text), conversation.state)[1]
+        conversation.state = prime(self.model, self.vocab, prompt + self.to_model_text(text), heard)[1]
         conversation.turns.extend([Turn("user", message[-self.config.message_chars:]), Turn("bard", text)])
+        attended = (attended_words(self.model, context[1], self.vocab.encode(self.to_model_text(text)),
+                                   self.vocab.decode(message_ids)) if listens(self.model) else [])
         latency_ms = (time.perf_counter() - started) * 1000
-        return Reply(text, chosen is None, seeds, latency_ms, candidates, chosen, user_positive, settings)
+        return Reply(text, chosen is None, seeds, latency_ms, candidates, chosen, user_positive, settings, attended)

@@ -21,13 +21,15 @@ from torch.nn.parallel import DistributedDataParallel
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from bard.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from bard.checkpoint import Checkpoint, build_model, load_checkpoint, save_checkpoint
 from bard.config import Config, TrainConfig, apply_overrides
 from bard.corpus import corpus_record, load_corpus
 from bard.device import resolve_device, training_precision
 from bard.errors import BardError, ConfigError
-from bard.evaluation import evaluate
+from bard.evaluation import evaluate, message_information
+from bard.listener import ListeningLSTM, listens
 from bard.model import CharLSTM
+from bard.pairs import load_lessons, reply_loss
 from bard.vocabulary import Vocabulary
 
 # Steps timed to size a schedule to its time budget (after the first, which pays one-off costs):
@@ -35,6 +37,8 @@ from bard.vocabulary import Vocabulary
 # steps time too noisily to plan thousands on.
 PROBE_STEPS = 8
 PROBE_SHARE = 0.03
+# Held-out pairs of each kind read at every evaluation during training (bard eval --pairs reads all).
+VALIDATION_PAIRS = 256
 # Share of the measured budget the sized schedule may fill: throughput drifts by several percent.
 BUDGET_SHARE = 0.92
 
@@ -90,12 +94,17 @@ def sample_batch(data: torch.Tensor, batch_size: int, seq_len: int, generator: t
     return windows[:, :-1], windows[:, 1:]
 
 
-def make_optimizer(model: CharLSTM, config: TrainConfig) -> torch.optim.AdamW:
-    # Weight decay on matrices only: decaying biases and layer gains just fights the fit.
-    decay = [p for p in model.parameters() if p.dim() >= 2]
-    no_decay = [p for p in model.parameters() if p.dim() < 2]
-    groups = [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-    return torch.optim.AdamW(groups, lr=config.lr, betas=(0.9, 0.99))
+def make_optimizer(model: CharLSTM | ListeningLSTM, config: TrainConfig, new_lr_scale: float = 1.0) -> torch.optim.AdamW:
+    """AdamW; a listening model's new weights (encoder, attention) learn `new_lr_scale` times faster
+    than the decoder they join: they start from nothing, the decoder from a trained model."""
+    new = {id(p) for p in model.new_parameters()} if listens(model) else set()
+    groups = []
+    for scale, params in ((1.0, [p for p in model.parameters() if id(p) not in new]),
+                          (new_lr_scale, [p for p in model.parameters() if id(p) in new])):
+        # Weight decay on matrices only: decaying biases and layer gains just fights the fit.
+        groups += [{"params": [p for p in params if p.dim() >= 2], "weight_decay": config.weight_decay, "lr_scale": scale},
+                   {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0, "lr_scale": scale}]
+    return torch.optim.AdamW([g for g in groups if g["params"]], lr=config.lr, betas=(0.9, 0.99))
 
 
 def autocast_for(precision: str, device: torch.device):
@@ -168,6 +177,25 @@ def prepare_data(config: Config, vocab: Vocabulary | None, console: Console) -> 
     return Data(vocab, train_data, val_data, corpus.words)
 
 
+def starting_model(config: Config) -> Checkpoint | None:
+    """The checkpoint a new listening model starts from (listen.init_from), whose vocabulary and
+    model shape the run takes; None for a plain model or one that starts from random weights."""
+    if config.listen.conditioning == "none" or not config.listen.init_from:
+        return None
+    start = load_checkpoint(config.resolve(config.listen.init_from))
+    config.model = start.model.config
+    return start
+
+
+def listening_from(model: CharLSTM | ListeningLSTM, config: Config) -> ListeningLSTM:
+    """A listening model from a plain one (its new weights at zero) or a copy of a listening one."""
+    if not listens(model):
+        return ListeningLSTM.from_language_model(model, config.listen)
+    listening = ListeningLSTM(model.vocab_size, model.config, config.listen)
+    listening.load_state_dict(model.state_dict())
+    return listening
+
+
 def resumed_config(out_dir: Path, overrides: list[str]) -> Config:
     """The config to continue the run in `out_dir` with: the one it was started with (from its
     last.pt), with `overrides` to the schedule only; the corpus and model must stay as they were."""
@@ -213,11 +241,21 @@ class Trainer:
         self.last_path, self.best_path = out_dir / "last.pt", out_dir / "best.pt"
         self.out_dir = out_dir
         previous = load_checkpoint(self.last_path) if resume else None
-        self.data = prepare_data(config, previous.vocab if previous else None, console)
+        start = starting_model(config) if not previous else None
+        if config.listen.conditioning != "none" and config.model.layers < 2:
+            raise ConfigError("a listening model needs model.layers >= 2 (attention feeds its top layer); "
+                              "set model.layers or listen.conditioning=none")
+        self.data = prepare_data(config, previous.vocab if previous else start.vocab if start else None, console)
+        self.lessons = None
+        if config.listen.conditioning != "none":
+            with console.status("reading message -> reply pairs"):
+                self.lessons = load_lessons(config, self.data.vocab)
 
         torch.manual_seed(tc.seed)
-        self.model = CharLSTM(len(self.data.vocab), config.model).to(device)
-        self.optimizer = make_optimizer(self.model, tc)
+        self.model = listening_from(start.model, config) if start else build_model(
+            len(self.data.vocab), config.model, config.listen)
+        self.model.to(device)
+        self.optimizer = make_optimizer(self.model, tc, config.listen.new_lr_scale)
         self.batches = torch.Generator().manual_seed(tc.seed)
         self.precision = training_precision(tc.precision, device)
         self.autocast = autocast_for(self.precision, device)
@@ -250,12 +288,17 @@ class Trainer:
     def train_step(self) -> float:
         tc = self.config.train
         for group in self.optimizer.param_groups:
-            group["lr"] = learning_rate(self.step, tc)
+            group["lr"] = learning_rate(self.step, tc) * group.get("lr_scale", 1.0)
         x, y = sample_batch(self.data.train, tc.batch_size, tc.seq_len, self.batches)
         x, y = x[self.local].to(self.device, non_blocking=True), y[self.local].to(self.device, non_blocking=True)
         with self.autocast:
             logits, _ = self.forward(x)
             loss = F.cross_entropy(logits.float().flatten(0, 1), y.flatten())
+            if self.lessons:
+                pairs = self.lessons.sample(self.config.listen.pairs_per_batch, self.batches)
+                local = slice(self.ranks.rank * len(pairs.inputs) // self.ranks.world,
+                              (self.ranks.rank + 1) * len(pairs.inputs) // self.ranks.world)
+                loss = loss + reply_loss(self.model, pairs.rows(local).to(self.device), forward=self.forward)
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         self.scaler.unscale_(self.optimizer)
@@ -265,8 +308,12 @@ class Trainer:
         self.step += 1
         return loss.item()
 
-    def validate(self) -> float:
-        return evaluate(self.model, self.data.val, self.config.train.seq_len, self.device, self.autocast)[0]
+    def validate(self) -> tuple[float, dict]:
+        """The held-out loss of the plain text, and for a listening model its held-out pairs' figures."""
+        val_loss = evaluate(self.model, self.data.val, self.config.train.seq_len, self.device, self.autocast)[0]
+        pairs = {name: message_information(self.model, pair_set, self.device, VALIDATION_PAIRS, self.autocast)
+                 for name, pair_set in (self.lessons.held_out.items() if self.lessons else ())}
+        return val_loss, pairs
 
     # Checkpoints --------------------------------------------------------------------------------
 
@@ -285,16 +332,24 @@ class Trainer:
                     "cuda_rng": torch.cuda.get_rng_state() if self.device.type == "cuda" else None}
         save_checkpoint(self.last_path, self.model, self.data.vocab, self.meta(val_loss), training)
 
-    def record(self, val_loss: float, train_loss: float, speed: float) -> None:
-        improved = val_loss < self.best_val
-        self.best_val = min(self.best_val, val_loss)
+    def record(self, validation: tuple[float, dict], train_loss: float, speed: float) -> None:
+        """Log an evaluation and save. A listening model is kept as best by its plain-text loss plus
+        its held-out reply losses: it must keep the plays' voice and answer the message."""
+        val_loss, pairs = validation
+        selection = val_loss + sum(p["reply_loss"] for p in pairs.values())
+        improved = selection < self.best_val
+        self.best_val = min(self.best_val, selection)
         entry = {"step": self.step, "train_loss": train_loss, "val_loss": val_loss,
                  "val_bpc": val_loss / math.log(2), "lr": learning_rate(self.step - 1, self.config.train),
                  "chars_per_s": speed, "elapsed_s": self.elapsed_before + time.time() - self.started}
+        if pairs:
+            entry["pairs"] = pairs
         with open(self.out_dir / "metrics.jsonl", "a") as f:
             f.write(json.dumps(entry) + "\n")
+        listening = "".join(f"  {name} {p['reply_loss']:.4f} (message {p['message_information']:+.4f})"
+                            for name, p in pairs.items())
         self.console.print(f"step {self.step:>6}  train {train_loss:.4f}  val {val_loss:.4f} nats/char "
-                               f"({entry['val_bpc']:.3f} bpc){'  *best' if improved else ''}")
+                           f"({entry['val_bpc']:.3f} bpc){listening}{'  *best' if improved else ''}")
         self.save(val_loss, improved)
 
     # The run ----------------------------------------------------------------------------------------
@@ -382,6 +437,7 @@ class Trainer:
             self.console.print(f"{why} at step {self.step}/{tc.max_steps}; saved {self.last_path}. "
                                f"Continue with: bard train --out {self.out_dir} --resume")
         else:
-            self.console.print(f"done: step {self.step}, best validation loss {self.best_val:.4f} nats/char; "
+            kept_by = "held-out text + reply losses" if self.lessons else "validation loss"
+            self.console.print(f"done: step {self.step}, best {kept_by} {self.best_val:.4f} nats/char; "
                                f"{self.best_path}")
         return TrainResult(self.step, self.best_val, interrupted, stop.requested, speed)

@@ -13,7 +13,7 @@ from rich.text import Text
 from textual import work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Input, Static
@@ -37,6 +37,8 @@ COMMANDS = {
 SETTING_COMMANDS = {"temp": "temperature", "temperature": "temperature", "mood": "mood",
                     "persona": "persona", "candidates": "candidates"}
 # The chosen reply is typed out over about half a second.
+# The message's words the inspector names, most attended first.
+ATTENDED_WORDS = 6
 TYPE_INTERVAL = 0.015
 TYPE_CHARS = 3
 
@@ -116,7 +118,9 @@ class BardApp(App):
         yield Header()
         with Horizontal(id="body"):
             yield VerticalScroll(id="transcript")
-            yield DataTable(id="inspector", cursor_type="row", zebra_stripes=True)
+            with Vertical(id="inspector"):
+                yield Static(id="attended")
+                yield DataTable(cursor_type="row", zebra_stripes=True)
         yield Static(id="thinking")
         yield Static(id="status")
         yield HistoryInput(placeholder="Say something to the bard, or /help", id="message")
@@ -231,6 +235,8 @@ class BardApp(App):
     def fill_inspector(self, reply: Reply) -> None:
         table = self.query_one(DataTable)
         table.clear()
+        attended = "  ".join(f"{word} {share:.0%}" for word, share in reply.attended[:ATTENDED_WORDS])
+        self.query_one("#attended", Static).update(f"Attended to: {attended}" if attended else "")
         for i, c, verdict in reply.ranked():
             style = "bold green" if i == reply.chosen else "" if c.accepted else "dim"
             table.add_row(str(i), f"{c.score:.2f}", f"{c.mood_fit:.2f}", f"{c.spelling:.2f}", verdict[:28],

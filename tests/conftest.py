@@ -26,6 +26,9 @@ TINY = [
     "model.hidden=32", "model.layers=1", "model.embedding=16", "model.dropout=0.1",
     "train.seq_len=32", "train.batch_size=8", "train.max_steps=6", "train.eval_every=3",
     "train.warmup_steps=2",
+    # A plain model: config.yaml trains the listening one, from the shipped model (tests that want
+    # a listener add listen.* settings after these).
+    "listen.conditioning=none",
 ]
 
 # Under this variable (CI sets it) a test whose NLTK data is missing fails instead of skipping.
