@@ -27,6 +27,8 @@ from bard.wordlists import shipped
 SPEECH_END = "\n\n"
 # The written exchanges' parts, split by writer (see corpora/dialogue/README.md).
 DIALOGUE_PARTS = ("train", "dev", "test")
+# A word in any case (bard.spelling.WORD reads lowercased text only).
+CASED_WORD = re.compile(r"[A-Za-z]+(?:'d\b)?")
 # A training batch is one of this many, cut from a pool of pairs sorted by length.
 POOL_BATCHES = 8
 
@@ -140,9 +142,9 @@ class Respeller:
             old = self.spellings.get(word.lower())
             if old is None:
                 return word
-            return old.capitalize() if word[0].isupper() else old
+            return old[0].upper() + old[1:] if word[0].isupper() else old
 
-        return WORD.sub(respelt, text)
+        return CASED_WORD.sub(respelt, text)
 
     def pair(self, pair: Pair) -> Pair:
         return Pair(pair.message, self.text(pair.reply), pair.asker, pair.answerer)

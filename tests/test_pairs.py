@@ -84,6 +84,7 @@ def test_respelling_writes_modern_words_as_the_plays_spell_them():
     respeller = Respeller.from_texts([p.read_text(encoding="utf-8") for p in sorted((ROOT / "corpora" / "folio").glob("*.txt"))])
     assert respeller.text("Have I not loved thee ever, upon my honour?") == "Haue I not loved thee euer, vpon my honour?"
     assert respeller.text("Learn it again") == "Learne it againe"
+    assert respeller.text("But Speak, Shut the door") == "But Speake, Shut the doore"  # capitals are whole words
     # Words the plays write as we do, or never use, stay as they are.
     assert respeller.text("The phone is broken, and I am sad.") == "The phone is broken, and I am sad."
 
