@@ -77,7 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = sub.add_parser("train", parents=[common], help=COMMANDS["train"], description=(
         "Train a character-level LSTM (or GRU). Every position of each sequence is a prediction "
-        "target. Writes best.pt, last.pt and metrics.jsonl to --out. Ctrl-C saves last.pt; "
+        "target. With listen.conditioning set (config.yaml: attention), it trains the model that "
+        "listens: it starts from listen.init_from and learns message -> reply pairs (the plays' own "
+        "and corpora/dialogue's written exchanges) beside the plain text; with --corpus or --gutenberg "
+        "it trains a plain model unless a listen.* setting is given. "
+        "Writes best.pt, last.pt and metrics.jsonl to --out. Ctrl-C saves last.pt; "
         "--resume continues it exactly. Data-parallel on several processes: "
         "`torchrun --nproc_per_node=N -m bard train ...` (train.batch_size is split among them)."))
     train.add_argument("--out", metavar="DIR", default="runs/char", help="run folder (default: runs/char)")
@@ -97,7 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = sub.add_parser("eval", parents=[common], help=COMMANDS["eval"], description=(
         "Held-out loss (nats/char and bits/char) of a checkpoint on the validation split recorded "
-        "in it: the last fraction of each of its training texts. With --gutenberg or --corpus, on the "
+        "in it: the last fraction of each of its training texts; with --pairs, how much each file's "
+        "messages tell the model about their replies. With --gutenberg or --corpus, on the "
         "same fraction of other texts instead, so that models trained on different corpora compare "
         "on the same characters (e.g. the three NLTK plays: --gutenberg shakespeare-caesar.txt "
         "--gutenberg shakespeare-hamlet.txt --gutenberg shakespeare-macbeth.txt)."))

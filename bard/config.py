@@ -70,8 +70,10 @@ class ListenConfig:
     character LSTM's upper layer, attention to it (or the message's mean, `vector`), trained on
     message -> reply pairs beside the plain text. `none` trains a plain language model."""
     conditioning: str = bounded("none", choices=("none", "attention", "vector"))
+    # A pointer over the message's characters, from which the model may copy (See et al. 2017).
+    copy: bool = True
     # A plain model whose weights the listening model starts from ("" starts from random weights).
-    init_from: str = ""
+    init_from: str = "checkpoints/bard-char.pt"
     # Written exchanges, split by writer into train/dev/test.tsv ("" for none).
     dialogue: str = "corpora/dialogue"
     # The corpus's own speech -> answer pairs (from each play's training part only).
@@ -83,7 +85,7 @@ class ListenConfig:
     pairs_per_batch: int = bounded(32, low=1)
     # The encoder and attention learn this many times faster than the decoder (train.lr): they
     # start from nothing, the decoder from a trained model whose voice should stay.
-    new_lr_scale: float = bounded(1.0, low=0.0, low_open=True)
+    new_lr_scale: float = bounded(5.0, low=0.0, low_open=True)
     written_share: float = bounded(0.5, low=0.0, high=1.0)
     encoder_embedding: int = bounded(64, low=1)
     encoder_hidden: int = bounded(128, low=1)
@@ -143,6 +145,8 @@ class ResponderConfig:
     persona: str = bounded("hamlet", choices=tuple(PERSONAS))
     mood: str = bounded("positive", choices=MOODS)
     candidates: int = bounded(64, low=1, high=1024)
+    topic_stubs: bool = True
+    answer_openings: bool = True
     prototypes: int = bounded(0, low=0, high=16)
     prototype_weight: float = bounded(0.2, low=0.0)
     max_chars: int = bounded(120, low=8)

@@ -6,12 +6,21 @@ attention, Luong et al. 2015, over the encoder's states as in Bahdanau et al. 20
 answer, a context vector, is added to the input of its top layer and to its output. With
 `conditioning: vector` the context is instead the message's mean state at every step.
 
-The weights that carry the context start at zero, so a listening model made from a plain one
-(`from_language_model`) writes exactly as that model did until training teaches it to listen.
+With `copy` on, a second attention points at the message's characters and the model may copy the
+one it points at (a pointer-generator, See et al. 2017): the next character's probability is a
+mixture of the decoder's softmax and the pointer's weights on the message's characters, weighed by
+a learnt gate. Many answers take up the message's own words ("Three years of silence..." to "we
+haven't spoken in 3 years"); copying gives the attention a direct lesson in where to look, which
+the context alone learnt slowly (docs/listening.md). The forward pass then returns
+log-probabilities, which every sampler treats as logits.
+
+The weights that carry the context start at zero and the gate nearly shut, so a listening model
+made from a plain one (`from_language_model`) writes as that model did until training teaches it
+to listen (exactly so without a message).
 
 The message travels in the model's state, so everything that samples from a CharLSTM samples
 from this one unchanged: `listen(state, message)` puts a message in, and the state then holds
-(LSTM state..., keys, values, mask), each with the batch in dimension 1 as nn.LSTM's state has,
+(LSTM state..., keys, values, mask, ids), each with the batch in dimension 1 as nn.LSTM's state has,
 so `repeat_state`, `concat_states` and `select_rows` work on it as they are.
 """
 
@@ -21,6 +30,7 @@ import math
 import re
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
@@ -28,6 +38,8 @@ from bard.config import ListenConfig, ModelConfig
 from bard.model import CharLSTM, State
 
 RNNS = {"lstm": nn.LSTM, "gru": nn.GRU}
+# The copy gate starts nearly shut: sigmoid(-3) = 0.05 of the probability goes to copying.
+COPY_GATE_BIAS = -3.0
 
 
 class MessageEncoder(nn.Module):
@@ -66,11 +78,18 @@ class ListeningLSTM(nn.Module):
         self.into_head = nn.Linear(hidden, hidden, bias=False)
         nn.init.zeros_(self.into_upper.weight)
         nn.init.zeros_(self.into_head.weight)
+        if listen.copy:
+            self.pointer = nn.Linear(hidden, listen.attention, bias=False)
+            self.copy_gate = nn.Linear(hidden, 1)
+            nn.init.zeros_(self.copy_gate.weight)
+            nn.init.constant_(self.copy_gate.bias, COPY_GATE_BIAS)
 
     def new_parameters(self) -> list[nn.Parameter]:
         """The weights a plain model lacks: the encoder's and the attention's."""
-        return [p for module in (self.encoder, self.query, self.key, self.value, self.into_upper, self.into_head)
-                for p in module.parameters()]
+        modules = [self.encoder, self.query, self.key, self.value, self.into_upper, self.into_head]
+        if self.listen_config.copy:
+            modules += [self.pointer, self.copy_gate]
+        return [p for module in modules for p in module.parameters()]
 
     @classmethod
     def from_language_model(cls, model: CharLSTM, listen: ListenConfig) -> ListeningLSTM:
@@ -118,7 +137,8 @@ class ListeningLSTM(nn.Module):
         """`state` (None: a fresh start) with `message` (batch, length) to attend to, replacing any
         message it held; `mask` marks the message's real characters."""
         encoded = self.encoder(message, mask)
-        memory = (self.key(encoded).transpose(0, 1), self.value(encoded).transpose(0, 1), mask.T[..., None])
+        memory = (self.key(encoded).transpose(0, 1), self.value(encoded).transpose(0, 1), mask.T[..., None],
+                  message.T[..., None].long())
         lower, upper, _ = self.split_state(state)
         if lower is None:
             zeros = encoded.new_zeros(self.config.layers, message.size(0), self.config.hidden)
@@ -130,14 +150,23 @@ class ListeningLSTM(nn.Module):
     def attend(self, queries: torch.Tensor, memory) -> tuple[torch.Tensor, torch.Tensor]:
         """Context (batch, time, hidden) for each step's query, and the weights (batch, time, length)
         that each step gave the message's characters."""
-        keys, values, mask = (m.transpose(0, 1) for m in memory)  # (batch, length, ...)
+        keys, values, mask, _ = (m.transpose(0, 1) for m in memory)  # (batch, length, ...)
         mask = mask.squeeze(-1)[:, None, :]  # (batch, 1, length)
         if self.listen_config.conditioning == "vector":
             weights = (mask / mask.sum(-1, keepdim=True)).to(values.dtype).expand(-1, queries.size(1), -1)
         else:
-            scores = self.query(queries) @ keys.transpose(1, 2) / math.sqrt(keys.size(-1))
-            weights = scores.float().masked_fill(~mask, float("-inf")).softmax(-1).to(values.dtype)
+            weights = pointed(self.query(queries), keys, mask).to(values.dtype)
         return weights @ values, weights
+
+    def with_copies(self, logits: torch.Tensor, top: torch.Tensor, memory) -> torch.Tensor:
+        """Log-probabilities of the next character: the decoder's softmax, mixed by the gate with
+        the pointer's weights on the message's characters."""
+        keys, _, mask, ids = (m.transpose(0, 1) for m in memory)
+        pointer = pointed(self.pointer(top), keys, mask.squeeze(-1)[:, None, :])  # (batch, time, length)
+        copies = pointer @ F.one_hot(ids.squeeze(-1), self.vocab_size).float()  # (batch, time, vocab)
+        gate = self.copy_gate(top).float()
+        return torch.logaddexp(F.logsigmoid(-gate) + logits.float().log_softmax(-1),
+                               F.logsigmoid(gate) + copies.clamp_min(1e-12).log())
 
     def forward(self, ids: torch.Tensor, state: State | None = None,
                 with_attention: bool = False) -> tuple[torch.Tensor, State]:
@@ -153,12 +182,21 @@ class ListeningLSTM(nn.Module):
         top, upper_state = self.upper(below, upper_state)
         if context is not None:
             top = top + self.into_head(context)
-        logits = self.head(self.dropout(top))
+        top = self.dropout(top)
+        logits = self.head(top).float()
+        if memory is not None and self.listen_config.copy:
+            logits = self.with_copies(logits, top, memory)
         state = self.join_state(lower_state, upper_state, memory)
         return (logits, state, weights) if with_attention else (logits, state)
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
+
+
+def pointed(queries: torch.Tensor, keys: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Scaled dot-product attention weights (float32) of each query over the unmasked keys."""
+    scores = queries @ keys.transpose(1, 2) / math.sqrt(keys.size(-1))
+    return scores.float().masked_fill(~mask, float("-inf")).softmax(-1)
 
 
 def listens(model: nn.Module) -> bool:

@@ -27,6 +27,8 @@ from bard.wordlists import shipped
 SPEECH_END = "\n\n"
 # The written exchanges' parts, split by writer (see corpora/dialogue/README.md).
 DIALOGUE_PARTS = ("train", "dev", "test")
+# Batch widths are multiples of these (see PairSet.batch).
+TIME_MULTIPLE, MESSAGE_MULTIPLE = 32, 16
 # A word in any case (bard.spelling.WORD reads lowercased text only).
 CASED_WORD = re.compile(r"[A-Za-z]+(?:'d\b)?")
 # A training batch is one of this many, cut from a pool of pairs sorted by length.
@@ -165,6 +167,10 @@ def written_replies(config: Config) -> list[str]:
 # Batches ----------------------------------------------------------------------------------------
 
 
+def rounded_up(n: int, multiple: int) -> int:
+    return -(-n // multiple) * multiple
+
+
 def encode_message(message: str, vocab: Vocabulary, to_model_text, limit: int) -> torch.Tensor:
     """The ids the encoder reads for a message: its model text, the last `limit` characters."""
     return vocab.encode(to_model_text(message).strip()[-limit:] or " ")
@@ -213,12 +219,13 @@ class PairSet:
         messages = [self.messages[i] for i in message_rows]
         texts = [torch.cat([self.frames[m], self.replies[r]]) for r, m in zip(rows, message_rows)]
         reply_starts = [len(self.frames[m]) for m in message_rows]
-        width = max(len(m) for m in messages)
+        # Widths rounded up: oneDNN builds its LSTM kernels anew for every new shape.
+        width = rounded_up(max(len(m) for m in messages), MESSAGE_MULTIPLE)
         message = torch.zeros(len(rows), width, dtype=torch.long)
         message_mask = torch.zeros(len(rows), width, dtype=torch.bool)
         for row, ids in enumerate(messages):
             message[row, : len(ids)], message_mask[row, : len(ids)] = ids, True
-        length = max(len(t) for t in texts) - 1
+        length = rounded_up(max(len(t) for t in texts) - 1, TIME_MULTIPLE)
         inputs = torch.zeros(len(rows), length, dtype=torch.long)
         targets = torch.zeros(len(rows), length, dtype=torch.long)
         reply_mask = torch.zeros(len(rows), length, dtype=torch.bool)

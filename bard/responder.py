@@ -340,7 +340,7 @@ class Responder:
         answer such lines), or taking up the message's most telling word as a question, as the
         plays do ("Honour? What is honour?"). Never with the user's modern phrase, which starts a
         speech the model cannot continue."""
-        topic = self.lexicon.topic(message_text)
+        topic = self.lexicon.topic(message_text) if self.config.topic_stubs else None
         # A stage direction's word ("enter", "thunder") would be cut out with its line.
         return ["", f"{topic}? "] if topic and not STAGE_DIRECTION.match(topic) else [""]
 
@@ -461,7 +461,7 @@ class Responder:
         """Seeds that begin the bard's speech as the plays begin an answer to such a message, each
         with the weight its candidates get in the ranking. Empty for a message longer than the
         responder reads: its kept tail may begin mid-word ("...in Delhi" read as "hi")."""
-        if len(message) > self.config.message_chars:
+        if len(message) > self.config.message_chars or not self.config.answer_openings:
             return {}
         found = answer_openings(clean_message(message, self.config.message_chars), user_positive, self.lexicon)
         return {self.to_model_text(opening): weight for opening, weight in found.items()}

@@ -2,11 +2,13 @@
 
 - message information (`bard eval --pairs`): the reply loss after another pair's message less the
   reply loss after its own, in nats per reply character, on each pairs file given;
+- the same, on the held-out speech pairs of the model's own corpus (--folio: each play's last 10%,
+  the speech and the answer to it, as the model trains on them);
 - the same first characters: with the same random draws, how often the model begins its speech
   alike after unrelated messages (the responder's framing and temperature, a fresh conversation):
   every message's samples are compared with the first message's, sample by sample.
 
-    python benchmarks/listening.py [--checkpoint PATH] [--pairs TSV ...] [--samples 16] [--chars 40] [--json]
+    python benchmarks/listening.py [--checkpoint PATH] [--pairs TSV ...] [--folio] [--samples 16] [--chars 40] [--json]
 """
 
 from __future__ import annotations
@@ -19,10 +21,10 @@ import torch
 
 from bard.checkpoint import load_checkpoint
 from bard.config import PERSONAS, load_config
-from bard.evaluation import evaluate_pairs
+from bard.evaluation import evaluate_pairs, message_information
 from bard.listener import hearing
 from bard.model import repeat_state
-from bard.pairs import encode_message, model_text, speech
+from bard.pairs import PairSet, encode_message, folio_pairs, model_text, speech
 from bard.sampling import continue_batch, for_sampling, make_generator, prime
 from machine import machine
 
@@ -61,6 +63,7 @@ def main() -> None:
     parser.add_argument("--checkpoint", help="default: checkpoints.char_model from config.yaml")
     parser.add_argument("--pairs", action="append", default=[], type=Path, metavar="TSV",
                         help="pairs file to measure message information on (repeatable)")
+    parser.add_argument("--folio", action="store_true", help="also measure on the corpus's held-out speech pairs")
     parser.add_argument("--samples", type=int, default=16, help="samples per message (default 16)")
     parser.add_argument("--chars", type=int, default=40, help="characters compared (default 40)")
     parser.add_argument("--seed", type=int, default=0)
@@ -72,8 +75,12 @@ def main() -> None:
     model = for_sampling(checkpoint.model, config.sample.precision)
     with torch.inference_mode():
         openings = same_openings(model, checkpoint.vocab, config, trained_on, args.samples, args.chars, args.seed)
-    report = {"checkpoint": str(checkpoint.path), "same_openings": openings,
-              "pairs": {str(p): evaluate_pairs(checkpoint, p) for p in args.pairs}, **machine()}
+    pairs = {str(p): evaluate_pairs(checkpoint, p) for p in args.pairs}
+    if args.folio:
+        held_out = PairSet(folio_pairs(trained_on)[1], checkpoint.vocab, model_text(trained_on, checkpoint.vocab),
+                           trained_on.listen.max_message_chars, trained_on.listen.max_reply_chars)
+        pairs["folio held-out"] = message_information(checkpoint.model, held_out, torch.device("cpu"))
+    report = {"checkpoint": str(checkpoint.path), "same_openings": openings, "pairs": pairs, **machine()}
     if args.json:
         print(json.dumps(report))
         return

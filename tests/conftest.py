@@ -26,8 +26,7 @@ TINY = [
     "model.hidden=32", "model.layers=1", "model.embedding=16", "model.dropout=0.1",
     "train.seq_len=32", "train.batch_size=8", "train.max_steps=6", "train.eval_every=3",
     "train.warmup_steps=2",
-    # A plain model: config.yaml trains the listening one, from the shipped model (tests that want
-    # a listener add listen.* settings after these).
+    # A plain model, whatever config.yaml says (tests that want a listener add listen.* after these).
     "listen.conditioning=none",
 ]
 

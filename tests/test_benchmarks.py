@@ -3,6 +3,7 @@ promise. Timings are never asserted (the scripts print them); an accuracy is che
 chance, where a broken script would land."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -135,3 +136,21 @@ def test_seed_benchmark_reports_members_their_spread_and_the_ensemble():
     assert report["ensemble"]["chat_dev"] > 0.8 and report["ensemble"]["polarity_val"] > 0.7
     assert all(spread == 0 for spread in report["spread"].values()) and set(report["spread"]) == set(report["ensemble"])
     assert {"one_member_ms", "ensemble_ms"} <= set(report)
+
+
+def test_word_information_scores_the_written_dev_pairs():
+    result = run("word_information.py")
+    figures = [float(f) for f in re.findall(r"lam [0-9.]+: (-?[0-9.]+)", result.stdout)]
+    # A model of which words follow which can only gain from the message, and gains less the more
+    # it leans on the prior.
+    assert len(figures) == 4 and figures[0] > figures[-1] > 0
+
+
+def test_listening_benchmark_counts_alike_openings_and_message_information(tiny_checkpoint, tmp_path):
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("my dog died\tAlas, poor beast.\nhello there\tGood morrow, friend.\n", encoding="utf-8")
+    report = json.loads(run("listening.py", "--checkpoint", str(tiny_checkpoint), "--pairs", str(pairs),
+                            "--samples", "4", "--chars", "10", "--json").stdout)
+    openings = report["same_openings"]
+    assert openings["compared"] == 7 * 4 and 0 <= openings["same"] <= openings["compared"]
+    assert report["pairs"][str(pairs)]["pairs"] == 2 and {"cpu", "torch"} <= set(report)

@@ -3,7 +3,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import TINY
+from conftest import ROOT, TINY
 
 from bard.checkpoint import load_checkpoint
 from bard.config import load_config
@@ -79,3 +79,33 @@ def test_train_on_other_gutenberg_texts(tmp_path):
     assert saved["gutenberg"] == ["austen-emma.txt", "blake-poems.txt"]
     unknown = bard("train", "--gutenberg", "nosuch.txt", "--out", str(tmp_path / "other"))
     assert unknown.returncode == 2 and "unknown NLTK gutenberg file id 'nosuch.txt'" in unknown.stderr
+
+
+def test_eval_pairs_reports_message_information_per_file(tmp_path, tiny_checkpoint):
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("my dog died\tAlas, poor beast; I grieve with thee.\n"
+                     "i passed my exams!\tWell done, good scholar; thou hast earned thy supper.\n"
+                     "what should i cook?\tA pie of mutton, and a salad of the garden.\n", encoding="utf-8")
+    result = bard("eval", "--checkpoint", str(tiny_checkpoint), "--pairs", str(pairs), "--json")
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)["pairs"][str(pairs)]
+    assert figures["pairs"] == 3 and figures["reply_chars"] > 100
+    assert figures["message_information"] == pytest.approx(figures["reply_loss_other_message"] - figures["reply_loss"])
+    pairs.write_text("a message without its reply\n", encoding="utf-8")
+    broken = bard("eval", "--checkpoint", str(tiny_checkpoint), "--pairs", str(pairs))
+    assert broken.returncode == 2 and broken.stderr.strip().endswith("pairs.tsv:1: expected `message<TAB>reply`")
+
+
+def test_training_on_your_own_text_trains_a_plain_model_even_under_a_listening_config(tmp_path):
+    text = tmp_path / "play.txt"
+    text.write_text((ROOT / "corpora" / "folio" / "macbeth_gut_f.txt").read_text(encoding="utf-8"), encoding="utf-8")
+    config = tmp_path / "config.yaml"
+    config.write_text((ROOT / "config.yaml").read_text(encoding="utf-8").replace(
+        "  conditioning: none", "  conditioning: attention"), encoding="utf-8")
+    assert load_config(config).listen.conditioning == "attention"
+    # The tiny settings without their listen.conditioning=none: the config's listener is asked for.
+    tiny = [a for s in TINY if not s.startswith("listen.") for a in ("--set", s)]
+    trained = bard("train", "--config", str(config), "--out", str(tmp_path / "run"), "--max-steps", "2", *tiny,
+                   "--corpus", str(text), "--set", "corpus.files=[]")
+    assert trained.returncode == 0, trained.stderr
+    assert type(load_checkpoint(tmp_path / "run" / "last.pt").model).__name__ == "CharLSTM"

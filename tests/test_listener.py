@@ -48,9 +48,11 @@ def test_a_listening_model_made_from_a_plain_one_writes_exactly_as_it_did():
     expected, (h, c) = plain(text)
     alone, alone_state = listening(text)
     heard, heard_state = listening(text, listened(listening, "my father is dead."))
-    assert torch.equal(expected, alone) and torch.allclose(expected, heard)
-    assert torch.equal(h, alone_state[0]) and torch.equal(c, alone_state[1])
-    assert len(heard_state) == 5 and torch.allclose(h, heard_state[0])
+    assert torch.equal(expected, alone) and torch.equal(h, alone_state[0]) and torch.equal(c, alone_state[1])
+    assert len(heard_state) == 6 and torch.allclose(h, heard_state[0])
+    # With a message the gate, nearly shut, lends a little probability to the message's characters.
+    exact, mixed = expected.log_softmax(-1), heard.log_softmax(-1)
+    assert 0 < (exact.exp() * (exact - mixed)).sum(-1).max() < 0.06
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
@@ -150,3 +152,50 @@ def test_a_listener_starts_from_its_plain_model_and_takes_its_shape(tmp_path):
     one_layer = load_config(None, [*TINY_LISTENING, "model.layers=1"])
     with pytest.raises(ConfigError, match="needs model.layers >= 2"):
         Trainer(one_layer, tmp_path / "one", Ranks(), torch.device("cpu"), False, Console(quiet=True))
+
+
+def test_copying_mixes_the_pointer_into_a_distribution_that_sums_to_one():
+    model = trained_listener()
+    with torch.no_grad():
+        model.copy_gate.bias.fill_(30.0)  # the gate wide open: every character is copied
+        copied = model(ids("alas, "), listened(model, "dog"))[0][0, -1]
+        assert torch.logsumexp(copied, -1).item() == pytest.approx(0.0, abs=1e-5)
+        assert {VOCAB.chars[i] for i in torch.where(copied.exp() > 1e-6)[0].tolist()} == set("dog")
+        model.copy_gate.bias.fill_(-30.0)  # shut: the decoder alone
+        shut = model(ids("alas, "), listened(model, "dog"))[0][0, -1]
+        assert torch.logsumexp(shut, -1).item() == pytest.approx(0.0, abs=1e-5)
+        assert shut.exp().min() > 0 and not torch.allclose(shut, copied)
+
+
+@pytest.fixture(scope="module")
+def listening_responder(tmp_path_factory):
+    """The responder on a tiny listening model trained here, with the shipped sentiment classifier."""
+    from bard.responder import Responder
+    from bard.training import train
+
+    out = tmp_path_factory.mktemp("listening-run")
+    train(load_config(None, [*TINY_LISTENING, "train.max_steps=4", "train.eval_every=4"]), out, device="cpu")
+    return Responder.load(load_config(None, ["responder.candidates=16"]), checkpoint=str(out / "last.pt"), seed=0)
+
+
+def test_the_responder_attends_to_the_message_and_says_to_what(listening_responder):
+    responder = listening_responder
+    assert listens(responder.model)
+    reply = responder.reply(responder.new_conversation(), "My dog died this morning.", seed=2)
+    words = [word for word, _ in reply.attended]
+    assert set(words) == {"my", "dog", "died", "this", "morning"}
+    assert reply.to_dict()["attended"][0][0] == words[0]
+    # The same draws after another message give other candidates: the message is heard.
+    other = responder.reply(responder.new_conversation(), "We are going to Italy next week!", seed=2)
+    assert [c.text for c in reply.candidates] != [c.text for c in other.candidates]
+
+
+def test_a_listening_model_never_copies_a_written_reply_either(listening_responder):
+    from bard.pairs import read_pairs, respeller_for
+    from conftest import ROOT
+
+    written = read_pairs(ROOT / "corpora" / "dialogue" / "train.tsv")[7].reply
+    respelt = respeller_for(listening_responder.trained_on).text(written)
+    assert respelt != written  # the model learnt it in the plays' spelling, and may write it so
+    assert listening_responder.verbatim.copies(written) and listening_responder.verbatim.copies(respelt)
+    assert not listening_responder.verbatim.copies("zounds, the purple goose of the marketplace sings of onions")

@@ -297,3 +297,9 @@ def test_bard_reply_json_end_to_end():
     nothing = subprocess.run([sys.executable, "-m", "bard", "reply", "--file", "/nonexistent/messages.txt"],
                              capture_output=True, text=True, check=False)
     assert nothing.returncode == 2 and "cannot read /nonexistent/messages.txt" in nothing.stderr
+
+
+def test_topic_stubs_and_answer_openings_can_be_switched_off(responder):
+    plain = with_config(responder, topic_stubs=False, answer_openings=False)
+    assert plain.seeds("what is love") == [""] and plain.openings("Why is the sky blue?", 0.5) == {}
+    assert responder.seeds("what is love") != [""] and responder.openings("Why is the sky blue?", 0.5)
