@@ -94,7 +94,7 @@ def message_information(model, pairs: PairSet, device: torch.device, limit: int 
 
 def evaluate_pairs(checkpoint: Checkpoint, path: Path) -> dict:
     """message_information over every `message<TAB>reply` line of `path`, the replies respelt as the
-    checkpoint learnt them when it was trained so."""
+    plays spell when the checkpoint's config says so (a plain Folio model writes that spelling too)."""
     config = checkpoint.trained_with()
     respeller = respeller_for(config)
     pairs = [respeller.pair(p) for p in read_pairs(path)] if respeller else read_pairs(path)

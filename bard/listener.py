@@ -71,7 +71,8 @@ class ListeningLSTM(nn.Module):
         self.dropout = nn.Dropout(config.dropout)
         self.head = nn.Linear(hidden, vocab_size)
         self.encoder = MessageEncoder(vocab_size, listen.encoder_embedding, listen.encoder_hidden)
-        self.query = nn.Linear(hidden, listen.attention, bias=False)
+        if listen.conditioning == "attention":  # the vector is every character's mean: nothing to ask
+            self.query = nn.Linear(hidden, listen.attention, bias=False)
         self.key = nn.Linear(2 * listen.encoder_hidden, listen.attention, bias=False)
         self.value = nn.Linear(2 * listen.encoder_hidden, hidden)
         self.into_upper = nn.Linear(hidden, hidden, bias=False)
@@ -86,7 +87,9 @@ class ListeningLSTM(nn.Module):
 
     def new_parameters(self) -> list[nn.Parameter]:
         """The weights a plain model lacks: the encoder's and the attention's."""
-        modules = [self.encoder, self.query, self.key, self.value, self.into_upper, self.into_head]
+        modules = [self.encoder, self.key, self.value, self.into_upper, self.into_head]
+        if self.listen_config.conditioning == "attention":
+            modules.append(self.query)
         if self.listen_config.copy:
             modules += [self.pointer, self.copy_gate]
         return [p for module in modules for p in module.parameters()]
@@ -141,7 +144,7 @@ class ListeningLSTM(nn.Module):
                   message.T[..., None].long())
         lower, upper, _ = self.split_state(state)
         if lower is None:
-            zeros = encoded.new_zeros(self.config.layers, message.size(0), self.config.hidden)
+            zeros = self.head.weight.new_zeros(self.config.layers, message.size(0), self.config.hidden)
             lower, upper, _ = self.split_state((zeros, zeros) if self.config.cell == "lstm" else zeros)
         return self.join_state(lower, upper, memory)
 
@@ -162,14 +165,15 @@ class ListeningLSTM(nn.Module):
         """Log-probabilities of the next character: the decoder's softmax, mixed by the gate with
         the pointer's weights on the message's characters."""
         keys, _, mask, ids = (m.transpose(0, 1) for m in memory)
-        pointer = pointed(self.pointer(top), keys, mask.squeeze(-1)[:, None, :])  # (batch, time, length)
-        copies = pointer @ F.one_hot(ids.squeeze(-1), self.vocab_size).float()  # (batch, time, vocab)
+        pointer = pointed(self.pointer(top), keys, mask.squeeze(-1)[:, None, :])  # (batch, time, length), float32
+        # Summed per character in float32 (a matmul would run in bfloat16 under autocast).
+        copies = pointer.new_zeros(*pointer.shape[:2], self.vocab_size).scatter_add_(
+            2, ids.squeeze(-1)[:, None, :].expand(-1, pointer.size(1), -1), pointer)
         gate = self.copy_gate(top).float()
-        return torch.logaddexp(F.logsigmoid(-gate) + logits.float().log_softmax(-1),
+        return torch.logaddexp(F.logsigmoid(-gate) + logits.log_softmax(-1),
                                F.logsigmoid(gate) + copies.clamp_min(1e-12).log())
 
-    def forward(self, ids: torch.Tensor, state: State | None = None,
-                with_attention: bool = False) -> tuple[torch.Tensor, State]:
+    def forward(self, ids: torch.Tensor, state: State | None = None, with_attention: bool = False):
         """As CharLSTM.forward; with a message in `state`, every step attends to it. With
         `with_attention`, also returns the attention weights (None without a message)."""
         lower_state, upper_state, memory = self.split_state(state)
@@ -219,6 +223,8 @@ def attended_words(model: ListeningLSTM, state: State, text: torch.Tensor, messa
     attended to while reading `text` (ids) after `state`, each with its share of the attention,
     most attended first."""
     weights = model(text[None].to(next(model.parameters()).device), state, with_attention=True)[2]
+    if weights is None:  # no message in the state
+        return []
     per_char = weights[0].float().mean(0).cpu()
     shares = {}
     for word in re.finditer(r"[^\W_]+(?:'[^\W_]+)*", message):

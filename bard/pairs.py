@@ -27,6 +27,8 @@ from bard.wordlists import shipped
 SPEECH_END = "\n\n"
 # The written exchanges' parts, split by writer (see corpora/dialogue/README.md).
 DIALOGUE_PARTS = ("train", "dev", "test")
+# A frame holds the message's last max_message characters and this many for the speaker tags.
+FRAME_TAGS_CHARS = 24
 # Batch widths are multiples of these (see PairSet.batch).
 TIME_MULTIPLE, MESSAGE_MULTIPLE = 32, 16
 # A word in any case (bard.spelling.WORD reads lowercased text only).
@@ -52,10 +54,14 @@ def speech(tag: str, text: str) -> str:
 def framed(pair: Pair, to_model_text) -> tuple[str, str]:
     """What the decoder reads before the reply (the message as a speech, then the answerer's tag)
     and the reply with its speech's end, both in the model's text."""
-    message = to_model_text(pair.message).strip()
+    return frame(pair.message, pair.asker, pair.answerer, to_model_text), to_model_text(pair.reply).strip() + SPEECH_END
+
+
+def frame(message: str, asker: str, answerer: str, to_model_text) -> str:
+    message = to_model_text(message).strip()
     if message and message[-1] not in ".!?,;:":
         message += "."
-    return speech(pair.asker, message) + speech(pair.answerer, ""), to_model_text(pair.reply).strip() + SPEECH_END
+    return speech(asker, message) + speech(answerer, "")
 
 
 # Folio pairs ------------------------------------------------------------------------------------
@@ -196,14 +202,26 @@ class PairSet:
 
     def __init__(self, pairs: list[Pair], vocab: Vocabulary, to_model_text, max_message: int, max_reply: int):
         if not pairs:
-            raise CorpusError("no message -> reply pairs to train on")
-        self.pairs = pairs
+            raise CorpusError("no message -> reply pairs (an empty file or dialogue part?)")
+        self.pairs, self.vocab, self.to_model_text, self.max_message = pairs, vocab, to_model_text, max_message
         self.messages, self.frames, self.replies = [], [], []
         for pair in pairs:
-            frame, reply = framed(pair, to_model_text)
+            frame_text, reply = framed(pair, to_model_text)
             self.messages.append(encode_message(pair.message, vocab, to_model_text, max_message))
-            self.frames.append(vocab.encode(frame[-(max_message + 24):]))
+            self.frames.append(self.encode_frame(frame_text))
             self.replies.append(vocab.encode(reply[:max_reply]))
+
+    def encode_frame(self, frame_text: str) -> torch.Tensor:
+        # The message's tail, as the encoder reads it, with room for the two speaker tags.
+        return self.vocab.encode(frame_text[-(self.max_message + FRAME_TAGS_CHARS):])
+
+    def frame_ids(self, reply_row: int, message_row: int) -> torch.Tensor:
+        """The frame of `message_row`'s message with `reply_row`'s own speakers: only the message
+        changes when a reply is read after another pair's message."""
+        if reply_row == message_row:
+            return self.frames[reply_row]
+        pair, other = self.pairs[reply_row], self.pairs[message_row]
+        return self.encode_frame(frame(other.message, pair.asker, pair.answerer, self.to_model_text))
 
     def __len__(self) -> int:
         return len(self.pairs)
@@ -217,8 +235,9 @@ class PairSet:
         the same replies can be scored after other messages."""
         message_rows = rows if message_rows is None else message_rows
         messages = [self.messages[i] for i in message_rows]
-        texts = [torch.cat([self.frames[m], self.replies[r]]) for r, m in zip(rows, message_rows)]
-        reply_starts = [len(self.frames[m]) for m in message_rows]
+        frames = [self.frame_ids(r, m) for r, m in zip(rows, message_rows)]
+        texts = [torch.cat([f, self.replies[r]]) for f, r in zip(frames, rows)]
+        reply_starts = [len(f) for f in frames]
         # Widths rounded up: oneDNN builds its LSTM kernels anew for every new shape.
         width = rounded_up(max(len(m) for m in messages), MESSAGE_MULTIPLE)
         message = torch.zeros(len(rows), width, dtype=torch.long)
@@ -233,9 +252,6 @@ class PairSet:
             inputs[row, : len(text) - 1], targets[row, : len(text) - 1] = text[:-1], text[1:]
             reply_mask[row, start - 1 : len(text) - 1] = True
         return PairBatch(message, message_mask, inputs, targets, reply_mask)
-
-    def sample(self, size: int, generator: torch.Generator) -> PairBatch:
-        return self.batch(torch.randint(len(self), (size,), generator=generator).tolist())
 
 
 def previous_messages(n: int) -> list[int]:

@@ -37,6 +37,8 @@ from bard.vocabulary import Vocabulary
 # steps time too noisily to plan thousands on.
 PROBE_STEPS = 8
 PROBE_SHARE = 0.03
+# The listen settings that shape a listening model's weights.
+LISTEN_SHAPE = ("conditioning", "copy", "encoder_embedding", "encoder_hidden", "attention")
 # Held-out pairs of each kind read at every evaluation during training (bard eval --pairs reads all).
 VALIDATION_PAIRS = 256
 # Share of the measured budget the sized schedule may fill: throughput drifts by several percent.
@@ -191,6 +193,10 @@ def listening_from(model: CharLSTM | ListeningLSTM, config: Config) -> Listening
     """A listening model from a plain one (its new weights at zero) or a copy of a listening one."""
     if not listens(model):
         return ListeningLSTM.from_language_model(model, config.listen)
+    differ = [k for k in LISTEN_SHAPE if getattr(model.listen_config, k) != getattr(config.listen, k)]
+    if differ:
+        raise ConfigError(f"listen.init_from is a listening model with other {', '.join(differ)}: "
+                          f"set {', '.join(f'listen.{k}={getattr(model.listen_config, k)}' for k in differ)}")
     listening = ListeningLSTM(model.vocab_size, model.config, config.listen)
     listening.load_state_dict(model.state_dict())
     return listening
@@ -203,6 +209,7 @@ def resumed_config(out_dir: Path, overrides: list[str]) -> Config:
     saved = config.to_dict()
     apply_overrides(config, overrides)
     changed = [s for s in ("corpus", "model") if config.to_dict()[s] != saved[s]]
+    changed += [f"listen.{k}" for k in LISTEN_SHAPE if config.to_dict()["listen"][k] != saved["listen"][k]]
     if changed:
         raise ConfigError(f"--resume cannot change {' or '.join(changed)} settings; start a new run with another --out")
     return config
@@ -237,6 +244,9 @@ class Trainer:
         tc = config.train
         if tc.batch_size % ranks.world:
             raise BardError(f"train.batch_size {tc.batch_size} must divide evenly among {ranks.world} processes")
+        if config.listen.conditioning != "none" and config.listen.pairs_per_batch % ranks.world:
+            raise BardError(f"listen.pairs_per_batch {config.listen.pairs_per_batch} must divide evenly among "
+                            f"{ranks.world} processes")
         self.config, self.ranks, self.device, self.console = config, ranks, device, console
         self.last_path, self.best_path = out_dir / "last.pt", out_dir / "best.pt"
         self.out_dir = out_dir

@@ -37,10 +37,12 @@ COMMANDS = {
 SETTING_COMMANDS = {"temp": "temperature", "temperature": "temperature", "mood": "mood",
                     "persona": "persona", "candidates": "candidates"}
 # The chosen reply is typed out over about half a second.
-# The message's words the inspector names, most attended first.
-ATTENDED_WORDS = 6
 TYPE_INTERVAL = 0.015
 TYPE_CHARS = 3
+
+
+# The message's words the inspector names, most attended first.
+ATTENDED_WORDS = 6
 
 
 class HistoryInput(Input):

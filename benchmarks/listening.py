@@ -1,8 +1,8 @@
-"""Does the model listen? Two measures, on any character model (plain or listening):
+"""Does the model listen? Three measures, on any character model (plain or listening):
 
 - message information (`bard eval --pairs`): the reply loss after another pair's message less the
   reply loss after its own, in nats per reply character, on each pairs file given;
-- the same, on the held-out speech pairs of the model's own corpus (--folio: each play's last 10%,
+- the same, on the held-out speech pairs of the model's own corpus (--folio: each play's held-out tail,
   the speech and the answer to it, as the model trains on them);
 - the same first characters: with the same random draws, how often the model begins its speech
   alike after unrelated messages (the responder's framing and temperature, a fresh conversation):
@@ -21,6 +21,7 @@ import torch
 
 from bard.checkpoint import load_checkpoint
 from bard.config import PERSONAS, load_config
+from bard.errors import BardError
 from bard.evaluation import evaluate_pairs, message_information
 from bard.listener import hearing
 from bard.model import repeat_state
@@ -69,6 +70,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
+    if args.samples < 1 or args.chars < 1:
+        parser.error("--samples and --chars must be at least 1")
+    try:
+        report(args)
+    except BardError as e:
+        raise SystemExit(f"listening.py: error: {e}") from None
+
+
+def report(args) -> None:
     config = load_config(None)
     checkpoint = load_checkpoint(args.checkpoint or config.resolve(config.checkpoints.char_model))
     trained_on = checkpoint.trained_with()
@@ -79,18 +89,19 @@ def main() -> None:
     if args.folio:
         held_out = PairSet(folio_pairs(trained_on)[1], checkpoint.vocab, model_text(trained_on, checkpoint.vocab),
                            trained_on.listen.max_message_chars, trained_on.listen.max_reply_chars)
-        pairs["folio held-out"] = message_information(checkpoint.model, held_out, torch.device("cpu"))
-    report = {"checkpoint": str(checkpoint.path), "same_openings": openings, "pairs": pairs, **machine()}
+        device = next(checkpoint.model.parameters()).device
+        pairs["folio held-out"] = message_information(checkpoint.model, held_out, device)
+    figures = {"checkpoint": str(checkpoint.path), "same_openings": openings, "pairs": pairs, **machine()}
     if args.json:
-        print(json.dumps(report))
+        print(json.dumps(figures))
         return
-    print(f"{checkpoint.path}: {report['cpu']}, torch {report['torch']}")
+    print(f"{checkpoint.path}: {figures['cpu']}, torch {figures['torch']}")
     print(f"same first {args.chars} characters after unrelated messages: {openings['same']} of "
           f"{openings['compared']} samples ({openings['share']:.0%})")
-    for path, figures in report["pairs"].items():
-        print(f"{path}: reply loss {figures['reply_loss']:.4f} after its own message, "
-              f"{figures['reply_loss_other_message']:.4f} after another; "
-              f"message information {figures['message_information']:.4f} nats/char ({figures['pairs']} pairs)")
+    for path, measured in pairs.items():
+        print(f"{path}: reply loss {measured['reply_loss']:.4f} after its own message, "
+              f"{measured['reply_loss_other_message']:.4f} after another; "
+              f"message information {measured['message_information']:.4f} nats/char ({measured['pairs']} pairs)")
 
 
 if __name__ == "__main__":

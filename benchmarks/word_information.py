@@ -19,13 +19,17 @@ import re
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from bard.errors import BardError
+from bard.pairs import read_pairs
+
 WORD = re.compile(r"[a-z']+")
 MIN_MESSAGES = 3
 SMOOTHING = 0.05  # weight of p(word) in each p(word | u)
 
 
 def read(path: Path) -> list[tuple[str, str]]:
-    return [tuple(line.split("\t")) for line in path.read_text(encoding="utf-8").splitlines() if "\t" in line]
+    """`message<TAB>reply` lines, as bard reads them (one-line errors for a bad file or line)."""
+    return [(p.message, p.reply) for p in read_pairs(path)]
 
 
 class WordModel:
@@ -71,9 +75,12 @@ def main() -> None:
     parser.add_argument("--train", type=Path, default=root / "corpora" / "dialogue" / "train.tsv")
     parser.add_argument("--pairs", type=Path, action="append", help="default: corpora/dialogue/dev.tsv (repeatable)")
     args = parser.parse_args()
-    model = WordModel(read(args.train))
-    for path in args.pairs or [root / "corpora" / "dialogue" / "dev.tsv"]:
-        pairs = read(path)
+    try:
+        model = WordModel(read(args.train))
+        parts = [(path, read(path)) for path in args.pairs or [root / "corpora" / "dialogue" / "dev.tsv"]]
+    except BardError as e:
+        raise SystemExit(f"word_information.py: error: {e}") from None
+    for path, pairs in parts:
         figures = ", ".join(f"lam {lam}: {message_information(model, pairs, lam):.4f}" for lam in (0.3, 0.5, 0.7, 0.9))
         print(f"{path} ({len(pairs)} pairs): message information of the word model, nats/char: {figures}")
 

@@ -90,7 +90,13 @@ def test_eval_pairs_reports_message_information_per_file(tmp_path, tiny_checkpoi
     assert result.returncode == 0, result.stderr
     figures = json.loads(result.stdout)["pairs"][str(pairs)]
     assert figures["pairs"] == 3 and figures["reply_chars"] > 100
-    assert figures["message_information"] == pytest.approx(figures["reply_loss_other_message"] - figures["reply_loss"])
+    assert figures["reply_loss"] > 0 and figures["reply_loss_other_message"] > 0
+    # Replies read after another line's message, where every line says the same: no information.
+    same = tmp_path / "same.tsv"
+    same.write_text("".join(f"my dog died\t{reply}\n" for reply in ("Alas, poor beast.", "I grieve with thee.",
+                                                                     "A hound is a friend.")), encoding="utf-8")
+    result = bard("eval", "--checkpoint", str(tiny_checkpoint), "--pairs", str(same), "--json")
+    assert json.loads(result.stdout)["pairs"][str(same)]["message_information"] == 0
     pairs.write_text("a message without its reply\n", encoding="utf-8")
     broken = bard("eval", "--checkpoint", str(tiny_checkpoint), "--pairs", str(pairs))
     assert broken.returncode == 2 and broken.stderr.strip().endswith("pairs.tsv:1: expected `message<TAB>reply`")

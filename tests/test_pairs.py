@@ -2,7 +2,6 @@
 committed corpus of written exchanges, checked as data from outside writers is."""
 
 import re
-from pathlib import Path
 
 import pytest
 import torch
