@@ -238,7 +238,9 @@ class BardApp(App):
         table = self.query_one(DataTable)
         table.clear()
         attended = "  ".join(f"{word} {share:.0%}" for word, share in reply.attended[:ATTENDED_WORDS])
-        self.query_one("#attended", Static).update(f"Attended to: {attended}" if attended else "")
+        label = self.query_one("#attended", Static)
+        label.update(f"Attended to: {attended}")
+        label.display = bool(attended)  # a plain model attends to nothing: no empty line
         for i, c, verdict in reply.ranked():
             style = "bold green" if i == reply.chosen else "" if c.accepted else "dim"
             table.add_row(str(i), f"{c.score:.2f}", f"{c.mood_fit:.2f}", f"{c.spelling:.2f}", verdict[:28],
