@@ -35,9 +35,8 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from bard.config import ListenConfig, ModelConfig
-from bard.model import CharLSTM, State
+from bard.model import RNNS, CharLSTM, State
 
-RNNS = {"lstm": nn.LSTM, "gru": nn.GRU}
 # The copy gate starts nearly shut: sigmoid(-3) = 0.05 of the probability goes to copying.
 COPY_GATE_BIAS = -3.0
 

@@ -9,6 +9,7 @@ from bard.config import ModelConfig
 
 # An LSTM's state is (h, c); a GRU's is h alone. Callers treat it as opaque and pass it back.
 State = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
+RNNS = {"lstm": nn.LSTM, "gru": nn.GRU}
 
 
 class CharLSTM(nn.Module):
@@ -17,7 +18,7 @@ class CharLSTM(nn.Module):
         self.vocab_size = vocab_size
         self.config = config
         self.embedding = nn.Embedding(vocab_size, config.embedding)
-        rnn = {"lstm": nn.LSTM, "gru": nn.GRU}[config.cell]
+        rnn = RNNS[config.cell]
         self.rnn = rnn(
             config.embedding,
             config.hidden,

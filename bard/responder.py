@@ -28,7 +28,8 @@ from bard.device import DEFAULT_THREADS, others_running, threads_beside
 from bard.errors import ConfigError, CorpusError
 from bard.listener import attended_words, hearing, listens
 from bard.model import CharLSTM, State, concat_states, repeat_state
-from bard.pairs import encode_message, written_replies
+# The script the model reads is written one way for training pairs and for chat alike.
+from bard.pairs import SPEECH_END, encode_message, speech, written_replies
 from bard.sampling import char_log_probs, continue_batch, for_sampling, make_generator, prime
 from bard.neighbours import shipped as shipped_neighbours
 from bard.retrieval import SpeechIndex, openings as prototype_openings
@@ -39,7 +40,6 @@ from bard.wordlists import shipped
 
 log = logging.getLogger(__name__)
 
-SPEECH_END = "\n\n"
 # A new speech inside a sample: an indented line, as speaker tags are printed.
 NEXT_SPEAKER = re.compile(r"\n[ \t]{2,}\S")
 # Markup, mentions and links are never read, so they can never be echoed back.
@@ -306,7 +306,7 @@ class Responder:
         return self.vocab.normalize(text.lower() if self.lowercase else text)
 
     def speech(self, tag: str, text: str) -> str:
-        return f"{SPEECH_END}   {tag} {text}"
+        return speech(tag, text)
 
     def user_speech(self, message: str, persona: str) -> str:
         """The user's message as a speech of the character the persona answers ("" when empty)."""
