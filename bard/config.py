@@ -60,6 +60,7 @@ class TrainConfig:
     weight_decay: float = bounded(0.01, low=0.0)
     grad_clip: float = bounded(1.0, low=0.0, low_open=True)
     eval_every: int = bounded(100, low=1)
+    min_budget_steps: int = bounded(500, low=0)
     seed: int = 1337
     precision: str = bounded("auto", choices=("auto", "float32", "bfloat16", "float16"))
 
@@ -102,7 +103,7 @@ class SampleConfig:
     top_k: int = bounded(0, low=0)
     top_p: float = bounded(1.0, low=0.0, high=1.0, low_open=True)
     length: int = bounded(200, low=1)
-    precision: str = bounded("auto", choices=("auto", "float32", "bfloat16"))
+    precision: str = bounded("auto", choices=("auto", "float32", "bfloat16", "int8"))
 
 
 @dataclass
@@ -145,11 +146,12 @@ class ResponderConfig:
     persona: str = bounded("hamlet", choices=tuple(PERSONAS))
     mood: str = bounded("positive", choices=MOODS)
     candidates: int = bounded(64, low=1, high=1024)
+    budget_ms: float = bounded(400.0, low=0.0)
     topic_stubs: bool = True
     answer_openings: bool = True
     prototypes: int = bounded(0, low=0, high=16)
     prototype_weight: float = bounded(0.2, low=0.0)
-    max_chars: int = bounded(120, low=8)
+    max_chars: int = bounded(96, low=8)
     min_words: int = bounded(3, low=1)
     max_words: int = bounded(40, low=1)
     spelling_threshold: float = bounded(1.0, low=0.0, high=1.0)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from bard.budget import CandidateBudget
 from bard.checkpoint import load_checkpoint
 from bard.config import PERSONAS, Config, checked, parse_value
 from bard.corpus import STAGE_DIRECTION, read_documents, word_record
@@ -270,6 +271,8 @@ class Responder:
         self.verbatim = verbatim
         self.speeches = speeches
         self.fresh_starts: dict[str, tuple[torch.Tensor, State]] = {}
+        # A seed asks for the same replies every time, which a budget sized from timings would break.
+        self.budget = CandidateBudget(config.responder.budget_ms if seed is None else 0)
 
     @classmethod
     def load(cls, config: Config, checkpoint: str | None = None, sentiment: str | None = None,
@@ -359,19 +362,18 @@ class Responder:
                 seeds.setdefault(self.to_model_text(opening), prototype.text)
         return seeds
 
-    def all_spoken(self, ids: torch.Tensor) -> bool:
-        """Every row has ended its speech (a blank line)."""
+    def spoken(self, ids: torch.Tensor) -> torch.Tensor:
+        """For each row, whether it has ended its speech (a blank line)."""
         if self.newline is None or ids.size(1) < 2:
-            return False
-        ends = (ids[:, 1:] == self.newline) & (ids[:, :-1] == self.newline)
-        return bool(ends.any(1).all())
+            return torch.zeros(ids.size(0), dtype=torch.bool, device=ids.device)
+        return ((ids[:, 1:] == self.newline) & (ids[:, :-1] == self.newline)).any(1)
 
     @torch.inference_mode()
-    def sample(self, context: tuple[torch.Tensor, State], seeds: list[str], settings: Settings,
+    def sample(self, context: tuple[torch.Tensor, State], seeds: list[str], rows: int, temperature: float,
                generator: torch.Generator, prototypes: dict[str, str] | None = None) -> list[Candidate]:
-        """One batched pass: rows are split evenly between the seeds, each row starting from its
-        seed read after `context` (the logits and state after the conversation and the prompt)."""
-        counts = [len(part) for part in np.array_split(np.arange(settings.candidates), len(seeds))]
+        """One batched pass of `rows` candidates, split evenly between the seeds, each row starting
+        from its seed read after `context` (the logits and state after the conversation and the prompt)."""
+        counts = [len(part) for part in np.array_split(np.arange(rows), len(seeds))]
         logits, states, row_seeds = [], [], []
         for seed, count in zip(seeds, counts):
             if count:
@@ -379,9 +381,9 @@ class Responder:
                 logits.append(seed_logits.expand(count, -1))
                 states.append(repeat_state(state, count))
                 row_seeds += [seed] * count
-        ids, _ = continue_batch(self.model, torch.cat(logits), concat_states(states), self.config.max_chars,
-                                settings.temperature, generator=generator, stop=self.all_spoken)
-        samples = [self.vocab.decode(row) for row in ids.cpu()]
+        ids, lengths = continue_batch(self.model, torch.cat(logits), concat_states(states), self.config.max_chars,
+                                      temperature, generator=generator, ended=self.spoken)
+        samples = [self.vocab.decode(row[:n]) for row, n in zip(ids.cpu(), lengths.tolist())]
         prototypes = prototypes or {}
         return [self.judge_text(seed, seed + sample, prototypes.get(seed)) for seed, sample in zip(row_seeds, samples)]
 
@@ -523,7 +525,8 @@ class Responder:
                                      self.trained_on.listen.max_message_chars)
         heard = hearing(self.model, conversation.state, message_ids)
         context = prime(self.model, self.vocab, prompt, heard)
-        candidates = self.sample(context, seeds, settings, generator, prototypes)
+        rows = settings.candidates if seed is not None else self.budget.candidates(settings.candidates)
+        candidates = self.sample(context, seeds, rows, settings.temperature, generator, prototypes)
         self.weigh_sense(candidates, context, settings.persona)
         self.rank(candidates, message_text, user_positive, settings.mood, openings)
         self.reject_said_before(candidates, conversation)
@@ -541,4 +544,5 @@ class Responder:
         attended = (attended_words(self.model, context[1], self.vocab.encode(self.to_model_text(text)),
                                    self.vocab.decode(message_ids)) if listens(self.model) else [])
         latency_ms = (time.perf_counter() - started) * 1000
+        self.budget.spent(rows, latency_ms)
         return Reply(text, chosen is None, seeds, latency_ms, candidates, chosen, user_positive, settings, attended)

@@ -4,11 +4,13 @@ step for all samples together (the book re-feeds a 40-character window per chara
 from __future__ import annotations
 
 import copy
+import warnings
 from collections.abc import Callable
 
 import torch
+from torch import nn
 
-from bard.device import resolve_precision
+from bard.device import sampling_precision
 from bard.model import CharLSTM, State, repeat_state, select_rows
 from bard.vocabulary import Vocabulary
 
@@ -61,52 +63,95 @@ def prime(model: CharLSTM, vocab: Vocabulary, text: str, state: State | None = N
 @torch.inference_mode()
 def continue_batch(model: CharLSTM, logits: torch.Tensor, state: State, length: int, temperature: float,
                    top_k: int = 0, top_p: float = 1.0, generator: torch.Generator | None = None,
-                   stop: Callable[[torch.Tensor], bool] | None = None) -> tuple[torch.Tensor, State]:
+                   ended: Callable[[torch.Tensor], torch.Tensor] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Sample up to `length` characters for every row of `logits`, carrying `state`.
-    `stop(ids_so_far)` is asked every STOP_CHECK_EVERY steps and ends sampling early when it returns
-    True. Returns ids (batch, steps taken) and the state after the last sampled character."""
-    out = torch.empty(logits.size(0), length, dtype=torch.long, device=logits.device)
+    `ended(ids_so_far)` (a bool per row) is asked every STOP_CHECK_EVERY steps: rows that have ended
+    leave the batch, so a reply costs what its unfinished rows need, and sampling stops when all have
+    ended. Returns ids (batch, steps) and each row's length; a row's ids past its length are padding."""
+    rows = logits.size(0)
+    out = torch.zeros(rows, length, dtype=torch.long, device=logits.device)
+    lengths = torch.full((rows,), length, dtype=torch.long, device=logits.device)
+    live = torch.arange(rows, device=logits.device)  # the rows still in the batch, in batch order
     for t in range(length):
-        out[:, t] = pick_next(logits, temperature, top_k, top_p, generator)
-        step_logits, state = model(out[:, t : t + 1], state)
+        out[live, t] = pick_next(logits, temperature, top_k, top_p, generator)
+        step_logits, state = model(out[live, t : t + 1], state)
         logits = step_logits[:, -1]
-        if stop is not None and (t + 1) % STOP_CHECK_EVERY == 0 and stop(out[:, : t + 1]):
-            return out[:, : t + 1], state
-    return out, state
+        if ended is None or (t + 1) % STOP_CHECK_EVERY:
+            continue
+        done = ended(out[live, : t + 1])
+        lengths[live[done & (lengths[live] == length)]] = t + 1
+        if bool(done.all()):
+            return out[:, : t + 1], lengths.clamp(max=t + 1)
+        # Ended rows stay as padding up to a multiple of ROW_MULTIPLE: oneDNN's CPU LSTM is two to
+        # three times slower for a batch of 58 rows than for 64.
+        keep = -(-int((~done).sum()) // ROW_MULTIPLE) * ROW_MULTIPLE
+        if keep < len(live):
+            chosen = torch.sort(done.int(), stable=True).indices[:keep]  # unfinished rows first
+            live, logits, state = live[chosen], logits[chosen], select_rows(state, chosen)
+    return out, lengths
 
 
 @torch.inference_mode()
 def char_log_probs(model: CharLSTM, vocab: Vocabulary, texts: list[str], logits: torch.Tensor,
                    state: State) -> torch.Tensor:
     """The log-probability (at temperature 1) of every character of each text following its
-    context, in one forward pass: (len(texts), at least the longest text), 0 past a text's end. Row i of `logits`
-    (next-character logits) and of `state` is text i's context, as `prime` leaves it."""
-    # Rows padded to a multiple of ROW_MULTIPLE (copies of the first) and columns to one of
-    # COLUMN_MULTIPLE: oneDNN's CPU LSTM takes two to three times longer for a batch of 58 or 62 rows
-    # than for 64, and builds its kernels anew for every new shape.
-    rows = -(-len(texts) // ROW_MULTIPLE) * ROW_MULTIPLE
-    keep = torch.cat([torch.arange(len(texts)), torch.zeros(rows - len(texts), dtype=torch.long)]).to(logits.device)
+    context: (len(texts), the longest text's length), 0 past a text's end. Row i of `logits`
+    (next-character logits) and of `state` is text i's context, as `prime` leaves it.
+    Texts are read in groups of ROW_MULTIPLE of like length, each padded only to its own longest:
+    candidates run from 10 to 130 characters, and one batch padded to the longest costs twice as much."""
+    encoded = [vocab.encode(text) for text in texts]
+    lengths = torch.tensor([len(ids) for ids in encoded])
+    result = torch.zeros(len(texts), max(int(lengths.max()), 1))
+    order = torch.sort(lengths, stable=True).indices
+    for group in order.split(ROW_MULTIPLE):
+        rows = group.to(logits.device)
+        group_log_probs = padded_log_probs(model, [encoded[i] for i in group.tolist()], logits[rows],
+                                           select_rows(state, rows))
+        width = min(group_log_probs.size(1), result.size(1))
+        result[group, :width] = group_log_probs[:, :width].cpu()
+    return result
+
+
+def padded_log_probs(model: CharLSTM, encoded: list[torch.Tensor], logits: torch.Tensor, state: State) -> torch.Tensor:
+    """char_log_probs for up to ROW_MULTIPLE texts in one forward pass. Rows are padded to a multiple
+    of ROW_MULTIPLE (copies of the first) and columns to one of COLUMN_MULTIPLE: oneDNN builds its
+    kernels anew for every new shape, and is slow for odd batch sizes."""
+    n = len(encoded)
+    rows = -(-n // ROW_MULTIPLE) * ROW_MULTIPLE
+    keep = torch.cat([torch.arange(n), torch.zeros(rows - n, dtype=torch.long)]).to(logits.device)
     logits, state = logits[keep], select_rows(state, keep)
-    encoded = [vocab.encode(texts[i]) for i in keep.tolist()]
-    lengths = torch.tensor([len(ids) for ids in encoded], device=logits.device)
-    columns = -(-int(lengths.max()) // COLUMN_MULTIPLE) * COLUMN_MULTIPLE
+    lengths = torch.tensor([len(encoded[i]) for i in keep.tolist()], device=logits.device)
+    columns = max(-(-int(lengths.max()) // COLUMN_MULTIPLE) * COLUMN_MULTIPLE, 1)
     ids = torch.zeros(rows, columns, dtype=torch.long, device=logits.device)
-    for row, text_ids in enumerate(encoded):
-        ids[row, : len(text_ids)] = text_ids
-    following = model(ids[:, :-1], state)[0] if ids.size(1) > 1 else logits.new_zeros(rows, 0, logits.size(-1))
+    for row, i in enumerate(keep.tolist()):
+        ids[row, : len(encoded[i])] = encoded[i]
+    following = model(ids[:, :-1], state)[0] if columns > 1 else logits.new_zeros(rows, 0, logits.size(-1))
     predicted = torch.cat([logits[:, None], following], 1).float().log_softmax(-1)
     per_char = predicted.gather(2, ids[..., None]).squeeze(2)
-    return per_char.masked_fill(torch.arange(ids.size(1), device=ids.device) >= lengths[:, None], 0)[: len(texts)]
+    return per_char.masked_fill(torch.arange(columns, device=ids.device) >= lengths[:, None], 0)[:n]
 
 
 def for_sampling(model: CharLSTM, precision: str) -> CharLSTM:
-    """The model in the arithmetic sampling should use: itself for float32, else a bfloat16 copy.
-    Casting the weights once beats autocast, which re-casts every weight at every step; on the
-    shipped model bfloat16 weights move the held-out loss by 0.0001 nats/char."""
+    """The model in the arithmetic sampling should use (bard.device.sampling_precision): itself for
+    float32, else a copy with bfloat16 weights, or with its LSTM and head in int8. Casting the
+    weights once beats autocast, which re-casts every weight at every step. On the shipped model the
+    held-out loss moves by 0.0001 nats/char in bfloat16 and 0.0007 in int8."""
+    if getattr(model, "precision", "float32") != "float32":
+        return model  # already a sampling copy
     weight = next(model.parameters())
-    if resolve_precision(precision, weight.device) == "bfloat16" and weight.dtype != torch.bfloat16:
-        return copy.deepcopy(model).to(torch.bfloat16).eval()
-    return model
+    chosen = sampling_precision(precision, weight.device, quantizable=type(model) is CharLSTM)
+    if chosen == "int8":
+        with warnings.catch_warnings():
+            # torch.ao's dynamic quantization warns that it will move to torchao, which has no int8
+            # LSTM; it is still the one int8 LSTM PyTorch has.
+            warnings.simplefilter("ignore")
+            fast = torch.ao.quantization.quantize_dynamic(model, {nn.LSTM, nn.GRU, nn.Linear}, dtype=torch.qint8)
+    elif chosen == "bfloat16":
+        fast = copy.deepcopy(model).to(torch.bfloat16)
+    else:
+        return model
+    fast.precision = chosen
+    return fast.eval()
 
 
 def make_generator(seed: int | None, device: torch.device) -> torch.Generator:

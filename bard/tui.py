@@ -158,10 +158,12 @@ class BardApp(App):
     def refresh_labels(self) -> None:
         settings = self.settings
         self.sub_title = f"{self.bard_name} · {self.responder.model_name}"
-        status = f"temperature {settings.temperature:g} · mood {settings.mood} · {settings.candidates} candidates"
+        status = f"temperature {settings.temperature:g} · mood {settings.mood} · up to {settings.candidates} candidates"
         if self.last_reply:
             reply = self.last_reply
-            status += (f" · last reply {reply.latency_ms:.0f} ms, {reply.n_accepted}/{len(reply.candidates)} accepted"
+            # The reply budget may have sampled fewer candidates than the setting allows.
+            status += (f" · last reply {reply.latency_ms:.0f} ms, {reply.n_accepted} of {len(reply.candidates)} "
+                       "candidates accepted"
                        + (" (fallback)" if reply.fallback else ""))
         self.query_one("#status", Static).update(Text(status))
         self.query_one("#thinking", Static).update(Text(f"{self.bard_name} is thinking…"))

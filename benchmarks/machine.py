@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import platform
 
 import torch
@@ -19,4 +20,8 @@ def cpu_model() -> str:
 
 
 def machine() -> dict:
-    return {"cpu": cpu_model(), "threads": torch.get_num_threads(), "torch": torch.__version__}
+    """The CPU, and the instruction set torch's kernels use on it: "AVX2" on an AVX2-only CPU, or on a
+    newer one held to AVX2 (ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2) to stand in for one."""
+    return {"cpu": cpu_model(), "kernels": torch.backends.cpu.get_cpu_capability(),
+            "onednn_max_isa": os.environ.get("ONEDNN_MAX_CPU_ISA", "ALL"),
+            "threads": torch.get_num_threads(), "torch": torch.__version__}

@@ -1,11 +1,12 @@
 """The responder as a user meets it: the shipped models loaded once, one conversation, a reply to
-each of 40 varied prompts (benchmarks/prompts.txt). Prints latency p50/p95, the fallback rate,
-the acceptance rate, the share of candidates rejected as copies of the plays and the process's
-peak memory (RSS).
+each of 40 varied prompts (benchmarks/prompts.txt). Prints latency p50/p95, the candidates a reply
+had (the reply budget may give a slow machine fewer), the fallback rate, the acceptance rate, the
+share of candidates rejected as copies of the plays and the process's peak memory (RSS).
 
     python benchmarks/responder.py [--prompts FILE] [--passes N] [--seed S] [--beside-training] [--json]
                                    [--set SECTION.KEY=VALUE]
 
+--seed makes the draws repeat, and so switches the reply budget off (it sizes batches from timings).
 --beside-training runs a `bard train` of the default recipe in another process while replying, as
 a chat or a Discord bot beside a training run would.
 """
@@ -55,7 +56,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--prompts", default=str(PROMPTS), help="one prompt per line (default: benchmarks/prompts.txt)")
     parser.add_argument("--passes", type=int, default=1, help="times through the prompts (default 1)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, help="the same draws every run (switches the reply budget off)")
     parser.add_argument("--beside-training", action="store_true", help="reply while `bard train` runs in another process")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
@@ -82,7 +83,9 @@ def main() -> None:
         "acceptance": float(np.mean([r.n_accepted / len(r.candidates) for r in replies])),
         "copy_rate": float(np.mean([c.rejected == COPY for r in replies for c in r.candidates])),
         "beside_training": args.beside_training,
-        "candidates": responder.defaults.candidates,
+        "candidates_asked": responder.defaults.candidates,
+        "candidates_mean": float(np.mean([len(r.candidates) for r in replies])),
+        "budget_ms": responder.budget.budget_ms,
         "load_s": load_seconds,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         **machine(),
@@ -92,7 +95,8 @@ def main() -> None:
         return
     for prompt, reply in zip(prompts, replies):
         print(f"{reply.latency_ms:6.0f} ms  {'FALLBACK ' if reply.fallback else ''}{prompt[:40]!r} -> {reply.text}")
-    print(f"{result['replies']} replies, {result['candidates']} candidates each: latency p50 {result['latency_p50_ms']:.0f} ms, "
+    print(f"{result['replies']} replies, {result['candidates_mean']:.0f} candidates each on average "
+          f"(of {result['candidates_asked']}; budget {result['budget_ms']:.0f} ms): latency p50 {result['latency_p50_ms']:.0f} ms, "
           f"p95 {result['latency_p95_ms']:.0f} ms, max {result['latency_max_ms']:.0f} ms")
     print(f"fallback rate {result['fallback_rate']:.1%}, candidates accepted {result['acceptance']:.1%}, "
           f"rejected as copies of the plays {result['copy_rate']:.2%}"

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from bard.sentiment import CHAT_SETS
 from bard.sentiment_data import labelled_texts
@@ -29,6 +30,19 @@ def test_sampling_benchmark_reports_both_samplers(tiny_checkpoint):
     report = json.loads(result.stdout)
     assert report["bard_chars_per_s"] > 0 and report["book_chars_per_s"] > 0
     assert {"ratio", "cpu", "threads", "torch"} <= set(report)
+
+
+def test_sampling_precision_benchmark_reports_loss_and_speed_for_each_arithmetic(tiny_checkpoint):
+    from bard.device import bf16_is_native, int8_pays
+
+    report = json.loads(run("sampling_precision.py", "--checkpoint", str(tiny_checkpoint), "--val-chars", "3000",
+                            "--repeats", "1", "--json").stdout)
+    cpu = torch.device("cpu")
+    expected = {"float32", *["bfloat16"] * bf16_is_native(cpu), *["int8"] * int8_pays(cpu)}
+    assert set(report["precisions"]) == expected and report["auto"] in expected
+    for row in report["precisions"].values():
+        assert row["step_ms"] > 0 and row["read_back_ms"] > 0 and abs(row["val_loss_change"]) < 0.05
+    assert report["precisions"]["float32"]["val_loss_change"] == 0 and {"cpu", "kernels"} <= set(report)
 
 
 @needs_native_bf16
@@ -58,6 +72,7 @@ def test_responder_benchmark_reports_latency_fallbacks_and_memory(tmp_path):
     prompts.write_text("Good morrow.\n\nWhat news?\n", encoding="utf-8")
     report = json.loads(run("responder.py", "--prompts", str(prompts), "--json").stdout)
     assert report["replies"] == 3 and report["latency_p50_ms"] > 0 and report["peak_rss_mb"] > 0
+    assert 16 <= report["candidates_mean"] <= report["candidates_asked"] == 64
     assert 0 <= report["fallback_rate"] <= 1 and 0 <= report["copy_rate"] <= 1 and not report["beside_training"]
 
 

@@ -40,3 +40,17 @@ def test_bfloat16_by_name_stops_with_one_line_on_a_cpu_without_it(monkeypatch):
     assert "\n" not in str(stop.value)
     with pytest.raises(BardError, match="set the precision to auto or float32"):
         training_precision("bfloat16", cpu)  # the trainer's path, which once passed bfloat16 through
+
+
+def test_int8_is_chosen_where_it_pays_and_refused_where_it_cannot_run():
+    from bard.device import int8_pays, sampling_precision
+    from bard.errors import BardError
+
+    cpu = torch.device("cpu")
+    if int8_pays(cpu):
+        assert sampling_precision("auto", cpu) == "int8" and sampling_precision("int8", cpu) == "int8"
+    assert sampling_precision("auto", cpu, quantizable=False) in ("float32", "bfloat16")
+    assert sampling_precision("float32", cpu) == "float32"
+    with pytest.raises(BardError, match="int8 runs on x86 CPUs only, not on cuda"):
+        sampling_precision("int8", torch.device("cuda"))
+    assert sampling_precision("auto", torch.device("cuda")) == "float32"

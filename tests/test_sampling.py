@@ -2,8 +2,11 @@ import pytest
 import torch
 
 from bard.checkpoint import load_checkpoint
-from bard.config import ModelConfig
-from bard.model import CharLSTM, repeat_state
+from bard.config import ListenConfig, ModelConfig
+from bard.device import int8_pays
+from bard.errors import BardError
+from bard.listener import ListeningLSTM
+from bard.model import CharLSTM, concat_states, repeat_state
 from bard.sampling import char_log_probs, continue_batch, filter_logits, for_sampling, generate, pick_next, prime
 from bard.vocabulary import Vocabulary
 from conftest import needs_native_bf16
@@ -55,7 +58,8 @@ def test_carried_state_gives_the_same_distribution_as_refeeding_the_text(trained
 def test_batched_sampling_continues_each_row_from_its_own_state(trained):
     model, vocab = trained
     logits, state = prime(model, vocab, "my lord,")
-    ids, _ = continue_batch(model, logits.expand(4, -1), tuple(s.repeat(1, 4, 1) for s in state), 30, 0.0)
+    ids, lengths = continue_batch(model, logits.expand(4, -1), tuple(s.repeat(1, 4, 1) for s in state), 30, 0.0)
+    assert (lengths == 30).all()
     # Argmax from one state is one path: every row agrees, and matches re-reading the text.
     assert all(torch.equal(ids[0], row) for row in ids)
     greedy = "my lord,"
@@ -91,6 +95,54 @@ def test_bfloat16_sampling_uses_a_copy_whose_distributions_stay_close(trained):
     assert len(texts) == 3 and all(len(t) == 20 for t in texts)
 
 
+needs_int8 = pytest.mark.skipif(not int8_pays(torch.device("cpu")), reason="int8 sampling runs on x86 CPUs only")
+
+
+@needs_int8
+def test_int8_sampling_uses_a_quantized_copy_whose_distributions_stay_close(trained):
+    model, vocab = trained
+    fast = for_sampling(model, "int8")
+    assert fast is not model and isinstance(model.rnn, torch.nn.LSTM)  # the trained model is untouched
+    assert fast.precision == "int8" and not isinstance(fast.rnn, torch.nn.LSTM)
+    assert for_sampling(fast, "int8") is fast and for_sampling(model, "auto").precision == "int8"
+    text = "to be, or not to be: that is the question"
+    exact = prime(model, vocab, text)[0].log_softmax(-1)
+    rounded = prime(fast, vocab, text)[0].log_softmax(-1)
+    assert 0 <= (exact.exp() * (exact - rounded)).sum().item() < 1e-2
+    texts = generate(model, vocab, "the king", n=3, length=20, temperature=0.8, seed=1, precision="int8")
+    assert len(texts) == 3 and all(len(t) == 20 for t in texts)
+
+
+@needs_int8
+def test_a_listening_model_is_not_quantized():
+    listening = ListeningLSTM(5, ModelConfig(hidden=16, layers=2, embedding=8), ListenConfig(conditioning="attention"))
+    assert for_sampling(listening, "auto") is listening or for_sampling(listening, "auto").precision == "bfloat16"
+    with pytest.raises(BardError, match="int8 quantizes the plain character model only"):
+        for_sampling(listening, "int8")
+
+
+def test_rows_that_have_ended_leave_the_batch_and_the_rest_sample_as_before():
+    torch.manual_seed(0)
+    vocab = Vocabulary("abc \n")
+    model = CharLSTM(len(vocab), ModelConfig(hidden=16, layers=1)).eval()
+    starts = [prime(model, vocab, text) for text in ("ab", "ca", "b c", "cab")]
+    rows = [start for start in starts for _ in range(8)]  # 32 rows from four contexts
+    logits, state = torch.cat([l for l, _ in rows]), concat_states([s for _, s in rows])
+    full, full_lengths = continue_batch(model, logits, state, 40, 0.0)
+    assert (full_lengths == 40).all()
+    batch_sizes = []
+    model.rnn.register_forward_hook(lambda module, inputs, output: batch_sizes.append(inputs[0].size(0)))
+    # The first 17 rows end at the first look (after 8 characters), the others never.
+    first_look = lambda ids: (torch.arange(len(ids)) < 17) & (len(ids) == 32)  # noqa: E731
+    ids, lengths = continue_batch(model, logits, state, 40, 0.0, ended=first_look)
+    assert lengths.tolist() == [8] * 17 + [40] * 15
+    # 15 unfinished rows go on as a batch of 16 (one ended row pads it), the same argmax paths as before.
+    assert batch_sizes == [32] * 8 + [16] * 32
+    assert torch.equal(ids[17:], full[17:]) and torch.equal(ids[:17, :8], full[:17, :8])
+    every, every_lengths = continue_batch(model, logits, state, 40, 0.0, ended=lambda ids: torch.ones(len(ids), dtype=torch.bool))
+    assert every.size(1) == 8 and (every_lengths == 8).all()
+
+
 def test_sampling_frequencies_follow_the_softmax():
     logits = torch.log(torch.tensor([0.6, 0.3, 0.1, 0.0])).expand(20000, -1)
     picked = pick_next(logits, 1.0, generator=torch.Generator().manual_seed(3))
@@ -109,7 +161,7 @@ def test_char_log_probs_match_a_plain_forward_pass_for_any_batch(cell):
     logits, state = prime(model, vocab, "ab ")
     texts = ["abc cab", "a", "cc ba bc"] * 7  # 21 rows: padded to 32 inside
     batch = char_log_probs(model, vocab, texts, logits.expand(len(texts), -1), repeat_state(state, len(texts)))
-    for row, text in enumerate(texts[:3]):
+    for row, text in enumerate(texts):  # read in length groups, returned in the texts' order
         ids = vocab.encode("ab " + text).long()
         with torch.inference_mode():
             full = model(ids[None, :-1])[0].log_softmax(-1)[0]
