@@ -60,7 +60,7 @@ class TrainConfig:
     weight_decay: float = bounded(0.01, low=0.0)
     grad_clip: float = bounded(1.0, low=0.0, low_open=True)
     eval_every: int = bounded(100, low=1)
-    min_budget_steps: int = bounded(500, low=0)
+    min_budget_steps: int = bounded(1000, low=0)
     seed: int = 1337
     precision: str = bounded("auto", choices=("auto", "float32", "bfloat16", "float16"))
 

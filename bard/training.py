@@ -43,6 +43,8 @@ LISTEN_SHAPE = ("conditioning", "copy", "encoder_embedding", "encoder_hidden", "
 VALIDATION_PAIRS = 256
 # Share of the measured budget the sized schedule may fill: throughput drifts by several percent.
 BUDGET_SHARE = 0.92
+# A budget too short for train.min_budget_steps halves the batch, down to this.
+MIN_BATCH = 8
 
 
 @dataclass
@@ -277,7 +279,7 @@ class Trainer:
         self.forward = self.model
         if ranks.world > 1:
             self.forward = DistributedDataParallel(self.model, device_ids=[device.index] if device.type == "cuda" else None)
-        self.local = slice(ranks.rank * tc.batch_size // ranks.world, (ranks.rank + 1) * tc.batch_size // ranks.world)
+        self.set_batch_size(tc.batch_size)
         self.started = math.nan  # set when run() starts the clock
 
     def restore(self, previous: Checkpoint) -> None:
@@ -366,9 +368,28 @@ class Trainer:
 
     def fit_schedule(self, budget_s: float) -> None:
         """Set train.max_steps from the measured cost of a step and of an evaluation (with its
-        checkpoint writes), so that the whole schedule ends inside the budget. These first steps are
-        part of the run; every rank takes the same decision."""
+        checkpoint writes), so that the whole schedule ends inside the budget; first halve
+        train.batch_size while the budget would hold fewer than train.min_budget_steps steps, so
+        that a short budget on a slow CPU still takes enough steps to learn (the steps of each
+        probe are part of the run). Every rank takes the same decisions."""
         tc = self.config.train
+        losses, step_s = self.probe_steps(budget_s)
+        while (tc.batch_size // 2 >= MIN_BATCH and (tc.batch_size // 2) % self.ranks.world == 0
+               and steps_for_budget(budget_s - self.elapsed(), step_s, 0.0, tc.eval_every) < tc.min_budget_steps):
+            self.set_batch_size(tc.batch_size // 2)
+            self.console.print(f"time budget {budget_s / 60:g} min: {step_s * 1000:.0f} ms a step holds fewer than "
+                               f"{tc.min_budget_steps} steps; batch size {tc.batch_size}")
+            losses, step_s = self.probe_steps(budget_s)
+        started = time.time()
+        if self.ranks.leader:
+            self.record(self.validate(), sum(losses) / len(losses), tc.batch_size * tc.seq_len / step_s)
+        eval_s = all_max(time.time() - started, self.ranks, self.device)
+        tc.max_steps = self.step + steps_for_budget(budget_s - self.elapsed(), step_s, eval_s, tc.eval_every)
+        self.console.print(f"time budget {budget_s / 60:g} min: batch {tc.batch_size}, {step_s * 1000:.0f} ms a step, "
+                           f"{eval_s:.1f} s an evaluation -> {tc.max_steps:,} steps")
+
+    def probe_steps(self, budget_s: float) -> tuple[list[float], float]:
+        """Train a few steps and time them: their losses and the seconds a step takes."""
         losses = [self.train_step()]  # the first step pays one-off costs (allocation, kernel choice)
         started = time.time()
         probing = True
@@ -376,15 +397,17 @@ class Trainer:
             losses.append(self.train_step())
             short = len(losses) <= PROBE_STEPS or time.time() - started < PROBE_SHARE * budget_s
             probing = bool(all_max(short, self.ranks, self.device))
-        step_s = all_max((time.time() - started) / (len(losses) - 1), self.ranks, self.device)
-        started = time.time()
-        if self.ranks.leader:
-            self.record(self.validate(), sum(losses) / len(losses), tc.batch_size * tc.seq_len / step_s)
-        eval_s = all_max(time.time() - started, self.ranks, self.device)
-        left = budget_s - all_max(time.time() - self.started, self.ranks, self.device)
-        tc.max_steps = self.step + steps_for_budget(left, step_s, eval_s, tc.eval_every)
-        self.console.print(f"time budget {budget_s / 60:g} min: {step_s * 1000:.0f} ms a step, "
-                           f"{eval_s:.1f} s an evaluation -> {tc.max_steps:,} steps")
+        return losses, all_max((time.time() - started) / (len(losses) - 1), self.ranks, self.device)
+
+    def elapsed(self) -> float:
+        return all_max(time.time() - self.started, self.ranks, self.device)
+
+    def set_batch_size(self, batch_size: int) -> None:
+        """A new batch size for the steps to come, and this rank's share of it; the config (and so
+        every checkpoint, and a resumed run) keeps it."""
+        self.config.train.batch_size = batch_size
+        world, rank = self.ranks.world, self.ranks.rank
+        self.local = slice(rank * batch_size // world, (rank + 1) * batch_size // world)
 
     def keep_pace(self, budget_s: float, loop_started: float, loop_first_step: int) -> None:
         """Shorten a budgeted schedule that runs slower than its probe measured (other work on the
@@ -411,7 +434,6 @@ class Trainer:
         self.model.train()
         self.started = time.time()
         budget_s = max_minutes * 60 if max_minutes is not None else math.inf
-        chars_per_step = tc.batch_size * tc.seq_len
         train_seconds, steps_timed, loss_sum, loss_count, speed = 0.0, 0, 0.0, 0, 0.0
         progress = Progress(TextColumn("step {task.completed}/{task.total}"), BarColumn(),
                             TextColumn("loss {task.fields[loss]:.3f}"), TextColumn("{task.fields[speed]:,.0f} chars/s"),
@@ -420,6 +442,7 @@ class Trainer:
         with StopRequest() as stop:
             if budgeted:
                 self.fit_schedule(budget_s)
+            chars_per_step = tc.batch_size * tc.seq_len  # as the budget chose it
             loop_started, loop_first_step = time.time(), self.step
             with progress:
                 task = progress.add_task("train", total=tc.max_steps, completed=self.step, loss=float("nan"), speed=0.0)

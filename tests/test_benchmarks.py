@@ -169,3 +169,10 @@ def test_listening_benchmark_counts_alike_openings_and_message_information(tiny_
     openings = report["same_openings"]
     assert openings["compared"] == 7 * 4 and 0 <= openings["same"] <= openings["compared"]
     assert report["pairs"][str(pairs)]["pairs"] == 2 and {"cpu", "torch"} <= set(report)
+
+
+def test_versus_nanogpt_asks_for_a_checkout(tmp_path):
+    # nanoGPT is not shipped: without a checkout the benchmark stops with one line that says so.
+    result = subprocess.run([sys.executable, str(BENCHMARKS / "versus_nanogpt.py"), "--nanogpt", str(tmp_path)],
+                            capture_output=True, text=True)
+    assert result.returncode == 1 and "is not a nanoGPT checkout" in result.stderr and "Traceback" not in result.stderr
