@@ -376,9 +376,9 @@ class Trainer:
         losses, step_s = self.probe_steps(budget_s)
         while (tc.batch_size // 2 >= MIN_BATCH and (tc.batch_size // 2) % self.ranks.world == 0
                and steps_for_budget(budget_s - self.elapsed(), step_s, 0.0, tc.eval_every) < tc.min_budget_steps):
+            self.console.print(f"time budget {budget_s / 60:g} min: at batch {tc.batch_size}, {step_s * 1000:.0f} ms a step "
+                               f"leaves room for fewer than {tc.min_budget_steps} steps; halving the batch")
             self.set_batch_size(tc.batch_size // 2)
-            self.console.print(f"time budget {budget_s / 60:g} min: {step_s * 1000:.0f} ms a step holds fewer than "
-                               f"{tc.min_budget_steps} steps; batch size {tc.batch_size}")
             losses, step_s = self.probe_steps(budget_s)
         started = time.time()
         if self.ranks.leader:
