@@ -48,7 +48,7 @@ MARKUP = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^<>]{0,200}>|@\w+|https?://
                     re.IGNORECASE | re.DOTALL)
 CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
 SENTENCE_END = re.compile(r"[.!?]")
-# Ranking, measured by blind ratings (README): sense first, the model's own mean log-probability
+# Ranking, measured by blind ratings (docs/replies.md): sense first, the model's own mean log-probability
 # per character of the whole speech, its end included (word salad and unfinished clauses are
 # unlikely); then relevance, how much likelier the message made the bard's own words than a fresh
 # start of its speech (pointwise mutual information per character, Li et al. 2016), and the share
