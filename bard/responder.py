@@ -526,10 +526,12 @@ class Responder:
         heard = hearing(self.model, conversation.state, message_ids)
         context = prime(self.model, self.vocab, prompt, heard)
         rows = settings.candidates if seed is not None else self.budget.candidates(settings.candidates)
+        sampling_started = time.perf_counter()
         candidates = self.sample(context, seeds, rows, settings.temperature, generator, prototypes)
         self.weigh_sense(candidates, context, settings.persona)
         self.rank(candidates, message_text, user_positive, settings.mood, openings)
         self.reject_said_before(candidates, conversation)
+        candidates_ms = (time.perf_counter() - sampling_started) * 1000
         accepted = [i for i, c in enumerate(candidates) if c.accepted]
         if accepted:
             chosen = max(accepted, key=lambda i: candidates[i].score)
@@ -544,5 +546,5 @@ class Responder:
         attended = (attended_words(self.model, context[1], self.vocab.encode(self.to_model_text(text)),
                                    self.vocab.decode(message_ids)) if listens(self.model) else [])
         latency_ms = (time.perf_counter() - started) * 1000
-        self.budget.spent(rows, latency_ms)
+        self.budget.spent(rows, candidates_ms, latency_ms - candidates_ms)
         return Reply(text, chosen is None, seeds, latency_ms, candidates, chosen, user_positive, settings, attended)

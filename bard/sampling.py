@@ -67,7 +67,8 @@ def continue_batch(model: CharLSTM, logits: torch.Tensor, state: State, length: 
     """Sample up to `length` characters for every row of `logits`, carrying `state`.
     `ended(ids_so_far)` (a bool per row) is asked every STOP_CHECK_EVERY steps: rows that have ended
     leave the batch, so a reply costs what its unfinished rows need, and sampling stops when all have
-    ended. Returns ids (batch, steps) and each row's length; a row's ids past its length are padding."""
+    ended. Returns ids (batch, steps) and each row's length: where it was seen to have ended (up to
+    STOP_CHECK_EVERY - 1 characters past its end) or `length`; a row's ids past it are padding."""
     rows = logits.size(0)
     out = torch.zeros(rows, length, dtype=torch.long, device=logits.device)
     lengths = torch.full((rows,), length, dtype=torch.long, device=logits.device)
@@ -98,7 +99,7 @@ def char_log_probs(model: CharLSTM, vocab: Vocabulary, texts: list[str], logits:
     context: (len(texts), the longest text's length), 0 past a text's end. Row i of `logits`
     (next-character logits) and of `state` is text i's context, as `prime` leaves it.
     Texts are read in groups of ROW_MULTIPLE of like length, each padded only to its own longest:
-    candidates run from 10 to 130 characters, and one batch padded to the longest costs twice as much."""
+    candidates run from 10 to 100 characters, and one batch padded to the longest costs twice as much."""
     encoded = [vocab.encode(text) for text in texts]
     lengths = torch.tensor([len(ids) for ids in encoded])
     result = torch.zeros(len(texts), max(int(lengths.max()), 1))

@@ -16,7 +16,8 @@ import torch
 import book
 from bard.checkpoint import load_checkpoint
 from bard.config import load_config
-from bard.device import resolve_precision
+from bard.device import sampling_precision
+from bard.model import CharLSTM
 from bard.sampling import for_sampling, generate
 from machine import machine
 
@@ -39,7 +40,7 @@ def main() -> None:
     temperature = config.sample.temperature
 
     device = torch.device("cpu")
-    precision = resolve_precision(config.sample.precision, device)
+    precision = sampling_precision(config.sample.precision, device, quantizable=type(model) is CharLSTM)
 
     # Best of --repeats runs for each sampler, as timeit does: this machine's speed wanders.
     def bard_rate(precision: str) -> float:

@@ -65,7 +65,8 @@ def bard(text: Path, seconds: float, work: Path, overrides: list[str]) -> dict:
     figures = json.loads(report.strip().splitlines()[-1])
     budget = re.findall(r"time budget .*?batch (\d+), (\d+) ms a step.*?-> ([\d,]+) steps", log)
     batch, step_ms, steps = budget[-1] if budget else ("?", "?", "?")
-    return {"seconds": took, "steps": figures["step"], "batch_size": batch, "step_ms": step_ms,
+    return {"seconds": took, "steps": int(steps.replace(",", "")) if budget else None, "best_step": figures["step"],
+            "batch_size": batch, "step_ms": step_ms,
             "val_loss": figures["val_loss"]}
 
 
@@ -92,8 +93,8 @@ def main() -> None:
     print(f"{result['cpu']} ({result['kernels']} kernels), {result['threads']} threads, torch {result['torch']}")
     print(f"nanoGPT baby GPT: {theirs['iterations']:,} iterations in {theirs['seconds']:.0f} s -> "
           f"held-out {theirs['val_loss']:.3f} nats/char")
-    print(f"bard train:       {ours['steps']:,} steps of batch {ours['batch_size']} ({ours['step_ms']} ms each) in "
-          f"{ours['seconds']:.0f} s -> held-out {ours['val_loss']:.3f} nats/char")
+    print(f"bard train:       {ours['steps']:,} steps planned, batch {ours['batch_size']} ({ours['step_ms']} ms each), "
+          f"{ours['seconds']:.0f} s -> held-out {ours['val_loss']:.3f} nats/char (best.pt, step {ours['best_step']:,})")
     print(f"bard lower by {result['bard_lower_by']:.3f} nats/char")
 
 

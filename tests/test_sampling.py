@@ -121,10 +121,11 @@ def test_a_listening_model_is_not_quantized():
         for_sampling(listening, "int8")
 
 
-def test_rows_that_have_ended_leave_the_batch_and_the_rest_sample_as_before():
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_rows_that_have_ended_leave_the_batch_and_the_rest_sample_as_before(cell):
     torch.manual_seed(0)
     vocab = Vocabulary("abc \n")
-    model = CharLSTM(len(vocab), ModelConfig(hidden=16, layers=1)).eval()
+    model = CharLSTM(len(vocab), ModelConfig(cell=cell, hidden=16, layers=1)).eval()
     starts = [prime(model, vocab, text) for text in ("ab", "ca", "b c", "cab")]
     rows = [start for start in starts for _ in range(8)]  # 32 rows from four contexts
     logits, state = torch.cat([l for l, _ in rows]), concat_states([s for _, s in rows])
@@ -158,13 +159,16 @@ def test_char_log_probs_match_a_plain_forward_pass_for_any_batch(cell):
     torch.manual_seed(0)
     vocab = Vocabulary("abc \n")
     model = CharLSTM(len(vocab), ModelConfig(cell=cell, hidden=16, layers=1)).eval()
-    logits, state = prime(model, vocab, "ab ")
-    texts = ["abc cab", "a", "cc ba bc"] * 7  # 21 rows: padded to 32 inside
-    batch = char_log_probs(model, vocab, texts, logits.expand(len(texts), -1), repeat_state(state, len(texts)))
-    for row, text in enumerate(texts):  # read in length groups, returned in the texts' order
-        ids = vocab.encode("ab " + text).long()
+    contexts = ["ab ", "c", "ba c", "a a "] * 6
+    texts = ["abc cab", "a", "cc ba bc", "b" * 40, "ab"] * 4 + ["c a"]  # 21 rows: read as 16, then 5
+    starts = [prime(model, vocab, context) for context in contexts[: len(texts)]]
+    logits, state = torch.cat([l for l, _ in starts]), concat_states([s for _, s in starts])
+    batch = char_log_probs(model, vocab, texts, logits, state)
+    assert batch.shape == (len(texts), 40)
+    for row, (context, text) in enumerate(zip(contexts, texts)):  # each row after its own context
+        ids = vocab.encode(context + text).long()
         with torch.inference_mode():
             full = model(ids[None, :-1])[0].log_softmax(-1)[0]
-        expected = full[2:].gather(1, ids[3:, None]).squeeze(1)  # the text's characters after "ab "
+        expected = full[len(context) - 1 :].gather(1, ids[len(context) :, None]).squeeze(1)
         assert torch.allclose(batch[row, : len(text)], expected, atol=1e-5)
         assert (batch[row, len(text):] == 0).all()
