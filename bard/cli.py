@@ -89,7 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--max-minutes", type=positive_float, metavar="M",
                        help="time budget: stop after M minutes of this invocation and save. Without --max-steps, "
                             "a new run first times a few steps and sizes train.max_steps so that warmup and the "
-                            "learning-rate decay finish inside the budget")
+                            "learning-rate decay finish inside the budget, halving the batch (down to 8) first "
+                            "while fewer than train.min_budget_steps steps would fit")
     train.add_argument("--seed", type=int, metavar="S", help="random seed (sets train.seed)")
     train.add_argument("--resume", action="store_true", help="continue last.pt in --out with its own settings")
     train.add_argument("--corpus", metavar="PATH", action="append", default=[],
@@ -138,8 +139,10 @@ def build_parser() -> argparse.ArgumentParser:
     replying.add_argument("--mood", choices=list(MOODS), help="target mood of replies (sets responder.mood)")
     replying.add_argument("--temperature", type=config_flag("sample.temperature"), metavar="T",
                           help="sampling temperature, 0 to 3 (sets sample.temperature)")
-    replying.add_argument("--candidates", type=positive_int, metavar="N", help="candidates per reply (sets responder.candidates)")
-    replying.add_argument("--seed", type=int, metavar="S", help="random seed, for reproducible replies")
+    replying.add_argument("--candidates", type=positive_int, metavar="N", help="candidates per reply at most: fewer when they would not fit "
+                          "responder.budget_ms (sets responder.candidates)")
+    replying.add_argument("--seed", type=int, metavar="S", help="random seed, for reproducible replies "
+                          "(every reply then has all its candidates, whatever the time budget)")
 
     reply = sub.add_parser("reply", parents=[common, replying], help=COMMANDS["reply"], description=(
         "Answer each message in turn, within one conversation: the messages given as arguments, else "
