@@ -59,3 +59,8 @@ def select_rows(state: State, rows: torch.Tensor) -> State:
     if isinstance(state, tuple):
         return tuple(s[:, rows] for s in state)
     return state[:, rows]
+
+
+def rounded_up(n: int, multiple: int) -> int:
+    """n rounded up to a multiple: batch shapes are padded so that oneDNN meets few distinct shapes."""
+    return -(-n // multiple) * multiple

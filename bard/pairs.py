@@ -19,6 +19,7 @@ from bard.config import PERSONAS, Config
 from bard.corpus import Document, read_documents, split_text
 from bard.errors import CorpusError
 from bard.listener import listens
+from bard.model import rounded_up
 from bard.retrieval import play_speeches
 from bard.spelling import WORD, Modernizer
 from bard.vocabulary import Vocabulary
@@ -58,10 +59,16 @@ def framed(pair: Pair, to_model_text) -> tuple[str, str]:
 
 
 def frame(message: str, asker: str, answerer: str, to_model_text) -> str:
-    message = to_model_text(message).strip()
-    if message and message[-1] not in ".!?,;:":
-        message += "."
-    return speech(asker, message) + speech(answerer, "")
+    return message_speech(asker, to_model_text(message)) + speech(answerer, "")
+
+
+def message_speech(tag: str, text: str) -> str:
+    """A message (in the model's text) as the speaker's speech, ended as a sentence if it is not:
+    how training frames a pair and how the responder frames a user's message, alike."""
+    text = text.strip()
+    if text and text[-1] not in ".!?,;:":
+        text += "."
+    return speech(tag, text)
 
 
 # Folio pairs ------------------------------------------------------------------------------------
@@ -171,10 +178,6 @@ def written_replies(config: Config) -> list[str]:
 
 
 # Batches ----------------------------------------------------------------------------------------
-
-
-def rounded_up(n: int, multiple: int) -> int:
-    return -(-n // multiple) * multiple
 
 
 def encode_message(message: str, vocab: Vocabulary, to_model_text, limit: int) -> torch.Tensor:

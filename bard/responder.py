@@ -30,7 +30,7 @@ from bard.errors import ConfigError, CorpusError
 from bard.listener import attended_words, hearing, listens
 from bard.model import CharLSTM, State, concat_states, repeat_state
 # The script the model reads is written one way for training pairs and for chat alike.
-from bard.pairs import SPEECH_END, encode_message, speech, written_replies
+from bard.pairs import SPEECH_END, encode_message, message_speech, speech, written_replies
 from bard.sampling import char_log_probs, continue_batch, for_sampling, make_generator, prime
 from bard.neighbours import shipped as shipped_neighbours
 from bard.retrieval import SpeechIndex, openings as prototype_openings
@@ -313,12 +313,8 @@ class Responder:
 
     def user_speech(self, message: str, persona: str) -> str:
         """The user's message as a speech of the character the persona answers ("" when empty)."""
-        text = self.to_model_text(clean_message(message, self.config.message_chars)).strip()
-        if not text:
-            return ""
-        if text[-1] not in ".!?,;:":
-            text += "."
-        return self.speech(self.tags(persona)[1], text)
+        text = self.to_model_text(clean_message(message, self.config.message_chars))
+        return message_speech(self.tags(persona)[1], text) if text.strip() else ""
 
     def new_conversation(self, settings: Settings | None = None) -> Conversation:
         """A conversation with a copy of `settings` (default: the config's)."""
@@ -404,7 +400,7 @@ class Responder:
         fresh, n = self.fresh_start(persona), len(judged)
         logits = torch.cat([context[0].expand(n, -1), fresh[0].expand(n, -1)])
         state = concat_states([repeat_state(context[1], n), repeat_state(fresh[1], n)])
-        log_probs = char_log_probs(self.model, self.vocab, texts + texts, logits, state).cpu()
+        log_probs = char_log_probs(self.model, self.vocab, texts + texts, logits, state)
         for i, candidate in enumerate(judged):
             # Only the model's own words count: a topic seed is the user's word, an opening is ours.
             own = slice(len(candidate.seed), len(texts[i]))

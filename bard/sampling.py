@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from bard.device import sampling_precision
-from bard.model import CharLSTM, State, repeat_state, select_rows
+from bard.model import CharLSTM, State, repeat_state, rounded_up, select_rows
 from bard.vocabulary import Vocabulary
 
 # Asking a stop condition costs a little; every 8 characters wastes at most 7 steps.
@@ -74,18 +74,19 @@ def continue_batch(model: CharLSTM, logits: torch.Tensor, state: State, length: 
     lengths = torch.full((rows,), length, dtype=torch.long, device=logits.device)
     live = torch.arange(rows, device=logits.device)  # the rows still in the batch, in batch order
     for t in range(length):
-        out[live, t] = pick_next(logits, temperature, top_k, top_p, generator)
-        step_logits, state = model(out[live, t : t + 1], state)
+        picked = pick_next(logits, temperature, top_k, top_p, generator)
+        out[live, t] = picked
+        step_logits, state = model(picked[:, None], state)
         logits = step_logits[:, -1]
         if ended is None or (t + 1) % STOP_CHECK_EVERY:
             continue
         done = ended(out[live, : t + 1])
         lengths[live[done & (lengths[live] == length)]] = t + 1
         if bool(done.all()):
-            return out[:, : t + 1], lengths.clamp(max=t + 1)
+            return out[:, : t + 1], lengths
         # Ended rows stay as padding up to a multiple of ROW_MULTIPLE: oneDNN's CPU LSTM is two to
         # three times slower for a batch of 58 rows than for 64.
-        keep = -(-int((~done).sum()) // ROW_MULTIPLE) * ROW_MULTIPLE
+        keep = rounded_up(int((~done).sum()), ROW_MULTIPLE)
         if keep < len(live):
             chosen = torch.sort(done.int(), stable=True).indices[:keep]  # unfinished rows first
             live, logits, state = live[chosen], logits[chosen], select_rows(state, chosen)
@@ -105,31 +106,27 @@ def char_log_probs(model: CharLSTM, vocab: Vocabulary, texts: list[str], logits:
     result = torch.zeros(len(texts), max(int(lengths.max()), 1))
     order = torch.sort(lengths, stable=True).indices
     for group in order.split(ROW_MULTIPLE):
-        rows = group.to(logits.device)
-        group_log_probs = padded_log_probs(model, [encoded[i] for i in group.tolist()], logits[rows],
-                                           select_rows(state, rows))
+        # Short groups are padded with copies of their first row: oneDNN is slow for odd batch sizes.
+        padded = torch.cat([group, group[:1].expand(ROW_MULTIPLE - len(group))])
+        rows = padded.to(logits.device)
+        group_log_probs = read_back(model, [encoded[i] for i in padded.tolist()], logits[rows], select_rows(state, rows))
         width = min(group_log_probs.size(1), result.size(1))
-        result[group, :width] = group_log_probs[:, :width].cpu()
+        result[group, :width] = group_log_probs[: len(group), :width].cpu()
     return result
 
 
-def padded_log_probs(model: CharLSTM, encoded: list[torch.Tensor], logits: torch.Tensor, state: State) -> torch.Tensor:
-    """char_log_probs for up to ROW_MULTIPLE texts in one forward pass. Rows are padded to a multiple
-    of ROW_MULTIPLE (copies of the first) and columns to one of COLUMN_MULTIPLE: oneDNN builds its
-    kernels anew for every new shape, and is slow for odd batch sizes."""
-    n = len(encoded)
-    rows = -(-n // ROW_MULTIPLE) * ROW_MULTIPLE
-    keep = torch.cat([torch.arange(n), torch.zeros(rows - n, dtype=torch.long)]).to(logits.device)
-    logits, state = logits[keep], select_rows(state, keep)
-    lengths = torch.tensor([len(encoded[i]) for i in keep.tolist()], device=logits.device)
-    columns = max(-(-int(lengths.max()) // COLUMN_MULTIPLE) * COLUMN_MULTIPLE, 1)
-    ids = torch.zeros(rows, columns, dtype=torch.long, device=logits.device)
-    for row, i in enumerate(keep.tolist()):
-        ids[row, : len(encoded[i])] = encoded[i]
-    following = model(ids[:, :-1], state)[0] if columns > 1 else logits.new_zeros(rows, 0, logits.size(-1))
+def read_back(model: CharLSTM, encoded: list[torch.Tensor], logits: torch.Tensor, state: State) -> torch.Tensor:
+    """char_log_probs for one batch, in one forward pass; columns are padded to a multiple of
+    COLUMN_MULTIPLE, since oneDNN builds its kernels anew for every new shape."""
+    lengths = torch.tensor([len(ids) for ids in encoded], device=logits.device)
+    columns = max(rounded_up(int(lengths.max()), COLUMN_MULTIPLE), 1)
+    ids = torch.zeros(len(encoded), columns, dtype=torch.long, device=logits.device)
+    for row, text_ids in enumerate(encoded):
+        ids[row, : len(text_ids)] = text_ids
+    following = model(ids[:, :-1], state)[0] if columns > 1 else logits.new_zeros(len(encoded), 0, logits.size(-1))
     predicted = torch.cat([logits[:, None], following], 1).float().log_softmax(-1)
     per_char = predicted.gather(2, ids[..., None]).squeeze(2)
-    return per_char.masked_fill(torch.arange(columns, device=ids.device) >= lengths[:, None], 0)[:n]
+    return per_char.masked_fill(torch.arange(columns, device=ids.device) >= lengths[:, None], 0)
 
 
 def for_sampling(model: CharLSTM, precision: str) -> CharLSTM:

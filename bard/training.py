@@ -416,7 +416,7 @@ class Trainer:
         tc = self.config.train
         now = time.time()
         pace = all_max((now - loop_started) / (self.step - loop_first_step), self.ranks, self.device)
-        elapsed = all_max(now - self.started, self.ranks, self.device)
+        elapsed = self.elapsed()
         tc.max_steps = min(tc.max_steps, self.step + max(1, int((BUDGET_SHARE * budget_s - elapsed) / pace)))
 
     def run(self, max_minutes: float | None, fit_to_budget: bool) -> TrainResult:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import platform
+import time
+from collections.abc import Callable
 
 import torch
 
@@ -25,3 +27,15 @@ def machine() -> dict:
     return {"cpu": cpu_model(), "kernels": torch.backends.cpu.get_cpu_capability(),
             "onednn_max_isa": os.environ.get("ONEDNN_MAX_CPU_ISA", "ALL"),
             "threads": torch.get_num_threads(), "torch": torch.__version__}
+
+
+def best_seconds(run: Callable[[], object], repeats: int, warm_up: Callable[[], object] | None = None) -> float:
+    """The fastest of `repeats` timed calls of `run`, as timeit does (this machine's speed wanders),
+    after one untimed `warm_up` (default: `run` itself; oneDNN builds its kernels on first use)."""
+    (warm_up or run)()
+    seconds = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        run()
+        seconds.append(time.perf_counter() - started)
+    return min(seconds)

@@ -9,17 +9,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 
 import torch
 
 import book
 from bard.checkpoint import load_checkpoint
 from bard.config import load_config
-from bard.device import sampling_precision
-from bard.model import CharLSTM
 from bard.sampling import for_sampling, generate
-from machine import machine
+from machine import best_seconds, machine
 
 SEED_TEXT = "ham. to be, or not to be, that is the question:\n"
 
@@ -39,32 +36,23 @@ def main() -> None:
     model, vocab = checkpoint.model, checkpoint.vocab
     temperature = config.sample.temperature
 
-    device = torch.device("cpu")
-    precision = sampling_precision(config.sample.precision, device, quantizable=type(model) is CharLSTM)
+    # The arithmetic the chat samples in, as for_sampling chooses it for this model.
+    precision = getattr(for_sampling(model, config.sample.precision), "precision", "float32")
 
-    # Best of --repeats runs for each sampler, as timeit does: this machine's speed wanders.
+    # Best of --repeats runs for each sampler, each after a warm-up.
     def bard_rate(precision: str) -> float:
         sampling_model = for_sampling(model, precision)
-        # A full-size warm-up run: oneDNN builds its kernels for these shapes on first use.
-        generate(sampling_model, vocab, SEED_TEXT, args.candidates, args.length, temperature, seed=0, precision=precision)
-        seconds = []
-        for _ in range(args.repeats):
-            started = time.perf_counter()
-            generate(sampling_model, vocab, SEED_TEXT, args.candidates, args.length, temperature, seed=0, precision=precision)
-            seconds.append(time.perf_counter() - started)
-        return args.candidates * args.length / min(seconds)
+        seconds = best_seconds(lambda: generate(sampling_model, vocab, SEED_TEXT, args.candidates, args.length,
+                                                temperature, seed=0, precision=precision), args.repeats)
+        return args.candidates * args.length / seconds
 
     def book_rate(precision: str) -> float:
         generator = torch.Generator().manual_seed(0)
         sampling_model = for_sampling(model, precision)
         predict = lambda ids: sampling_model(ids)[0][:, -1]  # noqa: E731
-        seconds = []
-        book.sample_book_way(predict, vocab, SEED_TEXT, 20, temperature, generator)
-        for _ in range(args.repeats):
-            started = time.perf_counter()
-            book.sample_book_way(predict, vocab, SEED_TEXT, args.book_chars, temperature, generator)
-            seconds.append(time.perf_counter() - started)
-        return args.book_chars / min(seconds)
+        seconds = best_seconds(lambda: book.sample_book_way(predict, vocab, SEED_TEXT, args.book_chars, temperature, generator),
+                               args.repeats, warm_up=lambda: book.sample_book_way(predict, vocab, SEED_TEXT, 20, temperature, generator))
+        return args.book_chars / seconds
 
     bard_chars_per_s, book_chars_per_s = bard_rate(precision), book_rate("float32")
     rates = {"float32": (bard_rate("float32") if precision != "float32" else bard_chars_per_s, book_chars_per_s)}

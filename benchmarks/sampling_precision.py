@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 
 import torch
 
@@ -23,22 +22,11 @@ from bard.device import bf16_is_native, int8_pays, sampling_precision
 from bard.evaluation import evaluate
 from bard.model import repeat_state
 from bard.sampling import char_log_probs, continue_batch, for_sampling, make_generator, prime
-from machine import machine
+from machine import best_seconds, machine
 
 CANDIDATES = 64
 STEPS = 96  # the responder's max_chars
 CONTEXT = "\n\n   hor. my father is dead.\n\n   ham. "
-
-
-def best_seconds(run, repeats: int) -> float:
-    """The fastest of `repeats` runs after one warm-up (oneDNN builds kernels on first use)."""
-    run()
-    seconds = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        run()
-        seconds.append(time.perf_counter() - started)
-    return min(seconds)
 
 
 def main() -> None:
